@@ -1,0 +1,47 @@
+# make run: install what changed, migrate, serve on http://127.0.0.1:5000
+# make test: the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app
+
+.PHONY: run test lint format migrate clean
+
+run: $(VENV)/.runtime static/vendor/socket.io.min.js migrate
+	$(BIN)/python serve.py
+
+migrate: $(VENV)/.runtime
+	# The CLI serves nothing, so it needs no async server (and no eventlet notice).
+	ASYNC_MODE=threading $(BIN)/flask db upgrade
+
+test: $(VENV)/.dev static/vendor/socket.io.min.js
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Stamp files: a second run reinstalls nothing unless the pins changed.
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+static/vendor/socket.io.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -1,0 +1,290 @@
+"""Chat domain operations shared by socket events and HTTP routes.
+
+Plain functions over the models: validate input, resolve rooms, store messages, read
+history. Expected failures are returned as ``Failure`` values, never raised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from limits import parse as parse_limit
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from models import Membership, Message, Room, User, db
+
+MAX_MESSAGE_LENGTH = 4000
+MAX_CLIENT_ID_LENGTH = 64
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+REPLAY_LIMIT = 1000
+
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
+PUBLIC_ROOM_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+DIRECT_ROOM_RE = re.compile(r"dm:([a-z0-9_.-]{3,32}):([a-z0-9_.-]{3,32})")
+# C0 controls except \t and \n, DEL, and C1 controls.
+FORBIDDEN_CHARS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+def invalid(message: str) -> Failure:
+    return Failure("invalid_payload", message)
+
+
+# --- input rules ---------------------------------------------------------------------
+
+
+def clean_message(text: object) -> str | Failure:
+    """The stored form of a message body, or why it is refused."""
+    if not isinstance(text, str):
+        return invalid("message must be a string")
+    text = text.strip()
+    if not text:
+        return invalid("message is empty")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        return Failure("too_long", f"message is longer than {MAX_MESSAGE_LENGTH} characters")
+    if FORBIDDEN_CHARS_RE.search(text):
+        return invalid("message contains control characters")
+    return text
+
+
+def check_client_id(client_id: object) -> str | Failure | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH:
+        return invalid(f"client_id must be a string of 1-{MAX_CLIENT_ID_LENGTH} characters")
+    return client_id
+
+
+def check_message_id(value: object, field: str) -> int | Failure | None:
+    """An optional non-negative integer id (JSON booleans are not ids)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return invalid(f"{field} must be a non-negative integer")
+    return value
+
+
+def is_room_name(name: object) -> bool:
+    return isinstance(name, str) and bool(
+        PUBLIC_ROOM_RE.fullmatch(name) or DIRECT_ROOM_RE.fullmatch(name)
+    )
+
+
+def direct_room_name(a: str, b: str) -> str:
+    first, second = sorted((a.lower(), b.lower()))
+    return f"dm:{first}:{second}"
+
+
+def direct_participants(name: str) -> tuple[str, str] | None:
+    match = DIRECT_ROOM_RE.fullmatch(name)
+    return (match[1], match[2]) if match else None
+
+
+# --- users and rooms -----------------------------------------------------------------
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def find_room(name: str) -> Room | None:
+    return db.session.scalar(select(Room).where(Room.name == name))
+
+
+def _insert_ignoring_conflicts(model, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: safe when two joins race to create a row."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def _get_or_create_room(name: str, kind: str) -> Room:
+    room = find_room(name)
+    if room is None:
+        _insert_ignoring_conflicts(Room, name=name, kind=kind)
+        room = find_room(name)
+    return room
+
+
+def resolve_room(user_id: int, username: str, room: object, peer: object) -> Room | Failure:
+    """The room a client asks to join by ``room`` name or by ``peer``; created if new."""
+    if (room is None) == (peer is None):
+        return invalid("give either room or peer")
+    if peer is not None:
+        if not isinstance(peer, str) or not USERNAME_RE.fullmatch(peer):
+            return invalid("peer must be a username")
+        if peer.lower() == username.lower():
+            return invalid("a direct chat needs another user")
+        other = find_user(peer)
+        if other is None:
+            return Failure("not_found", f"no user named {peer}")
+        return _get_or_create_room(direct_room_name(username, other.username), "direct")
+    if not is_room_name(room):
+        return invalid("room must be 1-64 letters, digits, '-', '_' or '.'")
+    participants = direct_participants(room)
+    if participants is None:
+        return _get_or_create_room(room, "public")
+    if room != direct_room_name(*participants):
+        return invalid("a direct room name lists two different usernames, sorted")
+    if username.lower() not in participants:
+        return Failure("forbidden", "this direct room belongs to two other users")
+    other = next(p for p in participants if p != username.lower())
+    if find_user(other) is None:
+        return Failure("not_found", f"no user named {other}")
+    return _get_or_create_room(room, "direct")
+
+
+def can_read(room: Room, username: str) -> bool:
+    participants = direct_participants(room.name)
+    return participants is None or username.lower() in participants
+
+
+def ensure_membership(room: Room, user_id: int) -> None:
+    _insert_ignoring_conflicts(Membership, room_id=room.id, user_id=user_id)
+
+
+def seen_by(room: Room) -> dict[str, int]:
+    """Each member's last read message id, for members that have one."""
+    rows = db.session.execute(
+        select(User.username, Membership.last_read_id)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.room_id == room.id, Membership.last_read_id.is_not(None))
+    )
+    return {username: last_read_id for username, last_read_id in rows}
+
+
+def rooms_of(user_id: int) -> list[Room]:
+    return list(
+        db.session.scalars(
+            select(Room)
+            .join(Membership, Membership.room_id == Room.id)
+            .where(Membership.user_id == user_id)
+            .order_by(Room.name)
+        )
+    )
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+def find_by_client_id(room: Room, user_id: int, client_id: str) -> Message | None:
+    return db.session.scalar(
+        select(Message).where(
+            Message.room_id == room.id,
+            Message.user_id == user_id,
+            Message.client_id == client_id,
+        )
+    )
+
+
+def post_message(
+    room: Room, author: User, body: str, client_id: str | None
+) -> tuple[Message, bool]:
+    """Store a message (flushed, not committed); returns (message, created).
+
+    A concurrent retry with the same client_id loses the race on the unique constraint
+    and gets the first message back with created=False.
+    """
+    message = Message(room=room, author=author, body=body, client_id=client_id)
+    db.session.add(message)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        if client_id is None:
+            raise
+        return find_by_client_id(room, author.id, client_id), False
+    return message, True
+
+
+def history(
+    room: Room, before_id: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Message], bool]:
+    """A page of messages older than ``before_id`` (the newest when None), oldest first."""
+    query = select(Message).where(Message.room_id == room.id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    has_more = len(rows) > limit
+    return rows[:limit][::-1], has_more
+
+
+def read_page(username: str, name: object, before_id: object, limit: object) -> dict | Failure:
+    """A history page as ``load_history`` and the HTTP API give it: {messages, has_more}."""
+    if not is_room_name(name):
+        return invalid("room must be a room name")
+    before_id = check_message_id(before_id, "before_id")
+    if isinstance(before_id, Failure):
+        return before_id
+    if limit is None:
+        limit = PAGE_SIZE
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        return invalid(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
+    room = find_room(name)
+    if room is None:
+        return Failure("not_found", f"no room named {name}")
+    if not can_read(room, username):
+        return Failure("forbidden", "this direct room belongs to two other users")
+    messages, has_more = history(room, before_id, limit)
+    return {"messages": [m.to_dict() for m in messages], "has_more": has_more}
+
+
+def replay(room: Room, last_id: int | None) -> dict | None:
+    """The ``rejoin_room`` payload for a client that has seen up to ``last_id``, or None.
+
+    Without last_id: the newest page. With it: everything newer, unless there is more
+    than REPLAY_LIMIT, in which case the newest page with ``reset`` so the client starts over.
+    """
+    reset = False
+    if last_id is None:
+        messages, has_more = history(room)
+    else:
+        messages = list(
+            db.session.scalars(
+                select(Message)
+                .where(Message.room_id == room.id, Message.id > last_id)
+                .order_by(Message.id)
+                .limit(REPLAY_LIMIT + 1)
+            )
+        )
+        has_more = False
+        if len(messages) > REPLAY_LIMIT:
+            messages, has_more = history(room)
+            reset = True
+    if not messages:
+        return None
+    return {
+        "room": room.name,
+        "messages": [m.to_dict() for m in messages],
+        "has_more": has_more,
+        "reset": reset,
+    }
+
+
+# --- rate limit ----------------------------------------------------------------------
+
+
+class RateLimit:
+    """Per-user message limit over a moving window; ``off`` disables it."""
+
+    def __init__(self, spec: str, storage_uri: str = "memory://") -> None:
+        self.item = None if spec.strip().lower() == "off" else parse_limit(spec)
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+    def hit(self, user_id: int) -> bool:
+        """Count one message; False (and nothing counted) when over the limit."""
+        return self.item is None or self.limiter.hit(self.item, "messages", str(user_id))

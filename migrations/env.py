@@ -1,0 +1,49 @@
+"""Alembic environment for Flask-Migrate: the app's engine and metadata, batch mode on."""
+
+import logging
+
+from alembic import context
+from flask import current_app
+
+log = logging.getLogger("alembic.env")
+db = current_app.extensions["migrate"].db
+target_metadata = db.metadata
+
+
+def _options() -> dict:
+    # Batch mode rewrites ALTERs as table copies on SQLite; the one migration set thus
+    # runs on SQLite and PostgreSQL alike.
+    return {**current_app.extensions["migrate"].configure_args, "render_as_batch": True}
+
+
+def run_migrations_offline() -> None:
+    url = db.engine.url.render_as_string(hide_password=False)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, **_options())
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    def skip_empty_autogenerate(ctx, revision, directives):
+        if (
+            getattr(context.config.cmd_opts, "autogenerate", False)
+            and directives[0].upgrade_ops.is_empty()
+        ):
+            directives[:] = []
+            log.info("No changes in schema detected.")
+
+    with db.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            process_revision_directives=skip_empty_autogenerate,
+            **_options(),
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,44 @@
+"""Entry point that serves the app: picks the async server, patches, then imports.
+
+ASYNC_MODE=eventlet (default) or gevent must monkey-patch the standard library before
+Flask, SQLAlchemy or psycopg2 are imported, so the patching happens here and nowhere else.
+"""
+
+import os
+import warnings
+
+from dotenv import load_dotenv
+
+load_dotenv()  # .env may choose ASYNC_MODE; eventlet greens the few locks made so far
+ASYNC_MODE = os.environ.get("ASYNC_MODE") or "eventlet"
+
+if ASYNC_MODE == "eventlet":
+    # The stack is chosen knowingly (see README); the notice on import is noise here.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
+
+    eventlet.monkey_patch()
+elif ASYNC_MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+    from psycogreen.gevent import patch_psycopg
+
+    patch_psycopg()  # psycopg2 blocks the whole process under gevent without it
+elif ASYNC_MODE != "threading":
+    raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
+
+from app import create_app  # noqa: E402
+from events import socketio  # noqa: E402
+
+
+def main() -> None:
+    app = create_app({"ASYNC_MODE": ASYNC_MODE})
+    host = os.environ.get("HOST") or "127.0.0.1"
+    port = int(os.environ.get("PORT") or 5000)
+    print(f"chat-on-flask ({ASYNC_MODE}) on http://{host}:{port}", flush=True)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=ASYNC_MODE == "threading")
+
+
+if __name__ == "__main__":
+    main()

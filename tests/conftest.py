@@ -1,0 +1,118 @@
+"""Fixtures: an app per test on SQLite (and PostgreSQL when TEST_DATABASE_URL is set),
+HTTP clients, and Socket.IO test clients that sign in the way real clients do."""
+
+from __future__ import annotations
+
+import os
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from events import socketio
+from models import db
+from tests.helpers import csrf_token
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+PASSWORD = "correct horse battery"
+TABLES = ["messages", "memberships", "rooms", "users"]
+
+
+def base_config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "ASYNC_MODE": "threading",
+        # The production hash is scrypt; a cheap one keeps the suite fast.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "RATE_LIMIT": "off",
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    """A database migrated to head once per backend; tests empty it after themselves."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db')}/chat.db"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+    app = create_app(base_config(url))
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(request, database_url):
+    marker = request.node.get_closest_marker("app_config")
+    app = create_app({**base_config(database_url), **(marker.kwargs if marker else {})})
+    yield app
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Auth:
+    """Accounts through the public HTTP API, as another platform would make them."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    def register(self, username: str, password: str = PASSWORD):
+        return self.client.post("/api/register", json={"username": username, "password": password})
+
+    def token(self, username: str, password: str = PASSWORD) -> str:
+        response = self.client.post("/api/token", json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["token"]
+
+    def login(self, client, username: str, password: str = PASSWORD):
+        """Sign a browser-like client in through the form (with its CSRF token)."""
+        token = csrf_token(client, "/login")
+        return client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}
+        )
+
+
+@pytest.fixture
+def auth(app, client):
+    return Auth(app, client)
+
+
+@pytest.fixture
+def connect(app, auth):
+    """connect("alice") -> a Socket.IO test client signed in as alice (registered first).
+
+    Every client is disconnected at the end of the test.
+    """
+    clients = []
+
+    def _connect(username: str, *, register: bool = True):
+        if register:
+            auth.register(username)
+        sock = socketio.test_client(app, auth={"token": auth.token(username)})
+        assert sock.is_connected()
+        clients.append(sock)
+        return sock
+
+    yield _connect
+    for sock in clients:
+        if sock.is_connected():
+            sock.disconnect()

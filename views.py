@@ -1,0 +1,56 @@
+"""Pages and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+import chat
+from auth import LoginForm
+from models import db
+
+bp = Blueprint("views", __name__)
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return render_template("login.html", form=LoginForm())
+    return render_template("index.html", rooms=chat.rooms_of(current_user.id))
+
+
+@bp.get("/chat")
+@login_required
+def chat_page():
+    """/chat?room=NAME for a room, /chat?with=USERNAME for a direct chat."""
+    room, peer = request.args.get("room"), request.args.get("with")
+    if (room is None) == (peer is None):
+        return redirect(url_for("views.index"))
+    if peer is not None:
+        if not chat.USERNAME_RE.fullmatch(peer) or peer.lower() == current_user.username.lower():
+            abort(400, "Pick another user's name to chat with.")
+        other = chat.find_user(peer)
+        if other is None:
+            abort(404, f"There is no user named {peer}.")
+        room = chat.direct_room_name(current_user.username, other.username)
+        title = other.username
+    else:
+        if not chat.is_room_name(room):
+            abort(400, "A room name is 1-64 letters, digits, '-', '_' or '.'.")
+        participants = chat.direct_participants(room)
+        if participants and current_user.username.lower() not in participants:
+            abort(403, "This direct chat belongs to two other users.")
+        title = room
+    return render_template("chat.html", room=room, title=title)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "unavailable", "db": "unavailable"}, 503
+    return {"status": "ok", "db": "ok"}
