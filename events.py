@@ -11,6 +11,7 @@ import functools
 import logging
 from contextvars import ContextVar
 
+import flask_socketio
 from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
 from flask_socketio import leave_room as leave_socket_room
@@ -104,9 +105,11 @@ def chat_event(handler):
 
 
 @socketio.on_error_default
-def on_error(error: Exception) -> dict:
+def on_error(error: Exception) -> dict | bool:
     db.session.rollback()
     log.exception("event %r failed", request.event.get("message"))
+    if request.event["message"] == "connect":
+        return False  # refuse: an identity that could not be checked is no identity
     if isinstance(error, SQLAlchemyError):
         return _reply(Failure("unavailable", "the database is unavailable, try again"))
     return _reply(Failure("internal_error", "the server failed to handle this event"))
@@ -131,7 +134,8 @@ def connect(auth_data=None):
     """Client connects with a session cookie, ``auth: {token}`` or a Bearer header."""
     user = auth.socket_user(auth_data)
     if user is None:
-        raise ConnectionRefusedError("unauthorized")
+        # python-socketio's exception (not the builtin one) refuses the connection.
+        raise flask_socketio.ConnectionRefusedError("unauthorized")
     presence().connect(request.sid, user.id, user.username)
 
 

@@ -7,7 +7,7 @@ import re
 
 def csrf_token(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page)[1]
 
 
 def events(sock, name: str | None = None) -> list:

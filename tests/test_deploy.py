@@ -17,7 +17,14 @@ def compose() -> dict:
 
 def test_compose_file_matches_the_compose_spec():
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", COMPOSE],
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            COMPOSE,
+        ],
         capture_output=True,
         text=True,
     )
