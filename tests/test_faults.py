@@ -4,6 +4,7 @@ the shared one."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -61,10 +62,8 @@ def postgres():
     server = PrivatePostgres()
     server.start()
     yield server
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
         server.stop()
-    except subprocess.CalledProcessError:
-        pass  # already stopped
     shutil.rmtree(server.root, ignore_errors=True)
 
 
