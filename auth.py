@@ -31,6 +31,13 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to chat."
 
 
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.path.startswith("/api/"):
+        return json_error(chat.Failure("unauthorized", "sign in or send a Bearer token"), 401)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None

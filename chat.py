@@ -79,8 +79,9 @@ def check_message_id(value: object, field: str) -> int | Failure | None:
 
 
 def is_room_name(name: object) -> bool:
+    """A public room name, or a direct room's canonical ``dm:<a>:<b>`` name."""
     return isinstance(name, str) and bool(
-        PUBLIC_ROOM_RE.fullmatch(name) or DIRECT_ROOM_RE.fullmatch(name)
+        PUBLIC_ROOM_RE.fullmatch(name) or direct_participants(name)
     )
 
 
@@ -90,8 +91,9 @@ def direct_room_name(a: str, b: str) -> str:
 
 
 def direct_participants(name: str) -> tuple[str, str] | None:
+    """The two lower-cased usernames of a canonical direct room name (sorted, distinct)."""
     match = DIRECT_ROOM_RE.fullmatch(name)
-    return (match[1], match[2]) if match else None
+    return (match[1], match[2]) if match and match[1] < match[2] else None
 
 
 # --- users and rooms -----------------------------------------------------------------
@@ -134,12 +136,10 @@ def resolve_room(user_id: int, username: str, room: object, peer: object) -> Roo
             return Failure("not_found", f"no user named {peer}")
         return _get_or_create_room(direct_room_name(username, other.username), "direct")
     if not is_room_name(room):
-        return invalid("room must be 1-64 letters, digits, '-', '_' or '.'")
+        return invalid("room must be 1-64 letters, digits, '-', '_' or '.', or a dm: name")
     participants = direct_participants(room)
     if participants is None:
         return _get_or_create_room(room, "public")
-    if room != direct_room_name(*participants):
-        return invalid("a direct room name lists two different usernames, sorted")
     if username.lower() not in participants:
         return Failure("forbidden", "this direct room belongs to two other users")
     other = next(p for p in participants if p != username.lower())
@@ -167,15 +167,38 @@ def seen_by(room: Room) -> dict[str, int]:
     return {username: last_read_id for username, last_read_id in rows}
 
 
-def rooms_of(user_id: int) -> list[Room]:
-    return list(
-        db.session.scalars(
-            select(Room)
-            .join(Membership, Membership.room_id == Room.id)
-            .where(Membership.user_id == user_id)
-            .order_by(Room.name)
+def room_summaries(user_id: int) -> list[dict]:
+    """The user's rooms with unread counts and their newest message, for the room list.
+
+    Unread: others' undeleted messages newer than the user's last read id.
+    """
+    summaries = []
+    for room, last_read_id in db.session.execute(
+        select(Room, Membership.last_read_id)
+        .join(Membership, Membership.room_id == Room.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Room.name)
+    ):
+        unread = db.session.scalar(
+            select(func.count(Message.id)).where(
+                Message.room_id == room.id,
+                Message.id > (last_read_id or 0),
+                Message.user_id != user_id,
+                Message.deleted.is_(False),
+            )
         )
-    )
+        last = db.session.scalar(
+            select(Message).where(Message.room_id == room.id).order_by(Message.id.desc()).limit(1)
+        )
+        summaries.append(
+            {
+                "room": room.name,
+                "kind": room.kind,
+                "unread": unread,
+                "last_message": last.to_dict() if last else None,
+            }
+        )
+    return summaries
 
 
 # --- messages ------------------------------------------------------------------------

@@ -70,11 +70,12 @@ def presence() -> Presence:
     return current_app.extensions["presence"]
 
 
-def _reply(result: dict | Failure) -> dict:
+def _reply(result: dict | Failure, event: str | None = None) -> dict:
     if not isinstance(result, Failure):
         return {"ok": True, **result}
     if not _ack_requested.get():
-        emit("chat_error", {"event": request.event["message"], **result.as_dict()})
+        event = event or request.event["message"]
+        emit("chat_error", {"event": event, **result.as_dict()})
     return {"ok": False, "error": result.as_dict()}
 
 
@@ -243,6 +244,12 @@ def leave_room(me: Connection, data: dict):
     if presence().leave(request.sid, room_name):
         emit("leave_room_announcement", {"room": room_name, "username": me.username}, to=room_name)
     return {"room": room_name}
+
+
+@socketio.on("*")
+def unknown_event(event: str, *_args):
+    """Any other event is refused, so a client never waits for an ack that cannot come."""
+    return _reply(invalid(f"unknown event {event!r}"), event)
 
 
 def _emit_typing(room: str, username: str, typing: bool) -> None:

@@ -8,17 +8,18 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 import chat
-from auth import LoginForm
+from auth import LoginForm, json_error
 from models import db
 
 bp = Blueprint("views", __name__)
+FAILURE_STATUS = {"invalid_payload": 400, "forbidden": 403, "not_found": 404}
 
 
 @bp.get("/")
 def index():
     if not current_user.is_authenticated:
         return render_template("login.html", form=LoginForm())
-    return render_template("index.html", rooms=chat.rooms_of(current_user.id))
+    return render_template("index.html", rooms=chat.room_summaries(current_user.id))
 
 
 @bp.get("/chat")
@@ -36,14 +37,44 @@ def chat_page():
             abort(404, f"There is no user named {peer}.")
         room = chat.direct_room_name(current_user.username, other.username)
         title = other.username
+        direct = True
     else:
         if not chat.is_room_name(room):
             abort(400, "A room name is 1-64 letters, digits, '-', '_' or '.'.")
         participants = chat.direct_participants(room)
         if participants and current_user.username.lower() not in participants:
             abort(403, "This direct chat belongs to two other users.")
-        title = room
-    return render_template("chat.html", room=room, title=title)
+        direct = participants is not None
+        title = (
+            next(p for p in participants if p != current_user.username.lower()) if direct else room
+        )
+    return render_template("chat.html", room=room, title=title, direct=direct)
+
+
+@bp.get("/api/rooms")
+@login_required
+def api_rooms():
+    """{rooms: [{room, kind, unread, last_message}]}: the rooms you have joined."""
+    return {"rooms": chat.room_summaries(current_user.id)}
+
+
+@bp.get("/api/rooms/<room>/messages")
+@login_required
+def api_room_messages(room: str):
+    """{messages, has_more}: the same page as load_history (?before_id=&limit=)."""
+    before_id, limit = _int_arg("before_id"), _int_arg("limit")
+    page = chat.read_page(current_user.username, room, before_id, limit)
+    if isinstance(page, chat.Failure):
+        return json_error(page, FAILURE_STATUS[page.code])
+    return page
+
+
+def _int_arg(name: str) -> int | str | None:
+    """A query argument as an int when it is one; anything else is left for validation."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    return int(value) if value.isascii() and value.isdigit() else value
 
 
 @bp.get("/healthz")

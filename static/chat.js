@@ -20,6 +20,7 @@
     input: document.getElementById('message'),
     error: document.getElementById('composer-error'),
     online: document.getElementById('online'),
+    onlineCount: document.getElementById('online-count'),
   };
 
   const byId = new Map(); // message id -> <li>
@@ -114,12 +115,12 @@
   }
 
   function renderOnline() {
+    const names = [...online].sort((a, b) => a.localeCompare(b));
     els.online.replaceChildren(
-      ...[...online].sort((a, b) => a.localeCompare(b)).map((name) => {
-        const li = el('li', name.toLowerCase() === ME.toLowerCase() ? 'me' : '', name);
-        return li;
-      }),
+      ...names.map((name) => el('li', name.toLowerCase() === ME.toLowerCase() ? 'me' : '', name)),
     );
+    els.onlineCount.textContent = names.length ? `${names.length} online` : '';
+    els.onlineCount.title = names.join(', ');
   }
 
   function renderTyping() {

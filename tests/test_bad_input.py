@@ -199,3 +199,21 @@ def _message_count(app):
 
     with app.app_context():
         return db.session.query(Message).count()
+
+
+def test_unknown_events_are_refused(pair):
+    alice, bob = pair
+    ack = alice.emit("edit_message", {"room": "r", "id": 1, "message": "x"}, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
+    alice.emit("no_such_event", {})
+    assert events(alice) == [
+        (
+            "chat_error",
+            {
+                "event": "no_such_event",
+                "code": "invalid_payload",
+                "message": "unknown event 'no_such_event'",
+            },
+        )
+    ]
+    assert events(bob) == []

@@ -34,6 +34,8 @@ def test_peer_errors(connect):
         ({"peer": "bob", "room": "x"}, "invalid_payload"),
         ({"peer": 7}, "invalid_payload"),
         ({"room": "dm:bob:alice"}, "invalid_payload"),
+        ({"room": "dm:alice:alice"}, "invalid_payload"),
+        ({"room": "dm:Alice:bob"}, "invalid_payload"),
         ({"room": "dm:alice:nobody"}, "not_found"),
     ]
     for payload, code in cases:

@@ -125,15 +125,11 @@ def _bulk_insert(app, room_name, username, count):
         db.session.commit()
 
 
-def test_membership_is_recorded(connect, app):
+def test_membership_is_recorded(connect, auth, client):
     alice = connect("alice")
     join(alice, "r")
-    from chat import rooms_of
-    from models import User, db
-
-    with app.app_context():
-        user = db.session.scalar(db.select(User))
-        assert [room.name for room in rooms_of(user.id)] == ["r"]
+    response = client.get("/api/rooms", headers={"Authorization": f"Bearer {auth.token('alice')}"})
+    assert [room["room"] for room in response.get_json()["rooms"]] == ["r"]
 
 
 def test_leave_and_disconnect_announce_when_the_last_connection_goes(connect):

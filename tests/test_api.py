@@ -1,0 +1,80 @@
+"""The JSON API for other platforms: rooms with unread counts, and history pages."""
+
+import pytest
+
+from tests.helpers import join, send
+
+
+@pytest.fixture
+def bearer(auth):
+    def _bearer(username: str) -> dict:
+        return {"Authorization": f"Bearer {auth.token(username)}"}
+
+    return _bearer
+
+
+def test_rooms_list_unread_counts_and_last_message(connect, client, bearer):
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "r")
+    join(bob, "r")
+    join(alice, "quiet")
+    send(alice, "r", "one")
+    send(bob, "r", "two")
+    last = send(bob, "r", "three")
+
+    rooms = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
+    assert [(r["room"], r["kind"], r["unread"]) for r in rooms] == [
+        ("quiet", "public", 0),
+        ("r", "public", 2),  # bob's two; alice's own never count
+    ]
+    assert rooms[1]["last_message"]["id"] == last["id"]
+    assert rooms[0]["last_message"] is None
+
+
+def test_rooms_include_direct_rooms(connect, client, bearer):
+    alice, _ = connect("alice"), connect("bob")
+    alice.emit("joined_room", {"peer": "bob"}, callback=True)
+    rooms = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
+    assert rooms == [{"room": "dm:alice:bob", "kind": "direct", "unread": 0, "last_message": None}]
+
+
+def test_room_messages_pages_like_load_history(connect, client, bearer):
+    alice = connect("alice")
+    join(alice, "r")
+    ids = [send(alice, "r", f"m{i}")["id"] for i in range(5)]
+    body = client.get("/api/rooms/r/messages?limit=2", headers=bearer("alice")).get_json()
+    assert [m["id"] for m in body["messages"]] == ids[-2:] and body["has_more"] is True
+    body = client.get(
+        f"/api/rooms/r/messages?before_id={ids[3]}", headers=bearer("alice")
+    ).get_json()
+    assert [m["id"] for m in body["messages"]] == ids[:3] and body["has_more"] is False
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/rooms/r/messages?limit=0", 400, "invalid_payload"),
+        ("/api/rooms/r/messages?limit=abc", 400, "invalid_payload"),
+        ("/api/rooms/r/messages?before_id=-1", 400, "invalid_payload"),
+        ("/api/rooms/nowhere/messages", 404, "not_found"),
+        ("/api/rooms/dm:bob:carol/messages", 403, "forbidden"),
+    ],
+)
+def test_room_messages_errors(connect, client, bearer, auth, path, status, code):
+    join(connect("alice"), "r")
+    auth.register("bob")
+    auth.register("carol")
+    join(connect("bob", register=False), "dm:bob:carol")
+    response = client.get(path, headers=bearer("alice"))
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic x"}]
+)
+def test_api_needs_an_identity(client, headers):
+    for path in ("/api/rooms", "/api/rooms/r/messages"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
