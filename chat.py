@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -134,7 +134,7 @@ def resolve_room(user_id: int, username: str, room: object, peer: object) -> Roo
         other = find_user(peer)
         if other is None:
             return Failure("not_found", f"no user named {peer}")
-        return _get_or_create_room(direct_room_name(username, other.username), "direct")
+        return _direct_room(direct_room_name(username, other.username), other)
     if not is_room_name(room):
         return invalid("room must be 1-64 letters, digits, '-', '_' or '.', or a dm: name")
     participants = direct_participants(room)
@@ -142,10 +142,18 @@ def resolve_room(user_id: int, username: str, room: object, peer: object) -> Roo
         return _get_or_create_room(room, "public")
     if username.lower() not in participants:
         return Failure("forbidden", "this direct room belongs to two other users")
-    other = next(p for p in participants if p != username.lower())
-    if find_user(other) is None:
-        return Failure("not_found", f"no user named {other}")
-    return _get_or_create_room(room, "direct")
+    other = find_user(next(p for p in participants if p != username.lower()))
+    if other is None:
+        return Failure("not_found", "the other user of this direct room does not exist")
+    return _direct_room(room, other)
+
+
+def _direct_room(name: str, other: User) -> Room:
+    # Both users are members from the start, so the room shows in the other's list
+    # (with its unread messages) before they ever open it.
+    room = _get_or_create_room(name, "direct")
+    ensure_membership(room, other.id)
+    return room
 
 
 def can_read(room: Room, username: str) -> bool:
@@ -199,6 +207,41 @@ def room_summaries(user_id: int) -> list[dict]:
             }
         )
     return summaries
+
+
+def mark_read(room_id: int, user_id: int, message_id: int) -> int | None:
+    """Move the member's last read id forward to ``message_id`` (never back).
+
+    Returns the new last read id, or None when it did not move. One conditional UPDATE,
+    so concurrent marks cannot move it backwards.
+    """
+    moved = db.session.execute(
+        update(Membership)
+        .where(
+            Membership.room_id == room_id,
+            Membership.user_id == user_id,
+            or_(Membership.last_read_id.is_(None), Membership.last_read_id < message_id),
+        )
+        .values(last_read_id=message_id)
+    ).rowcount
+    return message_id if moved else None
+
+
+def last_read_id(room_id: int, user_id: int) -> int | None:
+    return db.session.scalar(
+        select(Membership.last_read_id).where(
+            Membership.room_id == room_id, Membership.user_id == user_id
+        )
+    )
+
+
+def message_exists(room_id: int, message_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Message.id).where(Message.room_id == room_id, Message.id == message_id)
+        )
+        is not None
+    )
 
 
 # --- messages ------------------------------------------------------------------------

@@ -233,6 +233,33 @@ def load_history(me: Connection, data: dict):
 
 
 @chat_event
+def mark_seen(me: Connection, data: dict):
+    """Client sends {room, message_id}; stores it as the reader's last read id (it never
+    moves back) and emits messages_seen {room, username, message_id} to the others."""
+    joined = _joined_room_id(me, data)
+    if isinstance(joined, Failure):
+        return joined
+    room_name, room_id = joined
+    message_id = chat.check_message_id(data.get("message_id"), "message_id")
+    if message_id is None:
+        return invalid("message_id must be a non-negative integer")
+    if isinstance(message_id, Failure):
+        return message_id
+    if not chat.message_exists(room_id, message_id):
+        return Failure("not_found", f"no message {message_id} in {room_name}")
+    moved = chat.mark_read(room_id, me.user_id, message_id)
+    db.session.commit()
+    if moved is not None:
+        emit(
+            "messages_seen",
+            {"room": room_name, "username": me.username, "message_id": moved},
+            to=room_name,
+            include_self=False,
+        )
+    return {"room": room_name, "message_id": chat.last_read_id(room_id, me.user_id)}
+
+
+@chat_event
 def leave_room(me: Connection, data: dict):
     """Client sends {room}; leaves it and tells the others when this was the user's last
     connection there."""

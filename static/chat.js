@@ -27,6 +27,8 @@
   const pending = new Map(); // client_id -> {text, li, state}
   const online = new Set();
   const typers = new Map(); // username -> timeout handle
+  const seen = new Map(); // username -> last read message id
+  let seenSent = 0; // the newest id this page has reported as read
   let lastId = null;
   let firstId = null;
   let joined = false;
@@ -137,6 +139,32 @@
     if (typers.delete(username)) renderTyping();
   }
 
+  // "Seen by …" under my newest message, for the others who have read that far.
+  function renderSeen() {
+    els.list.querySelectorAll('.seen').forEach((node) => node.remove());
+    let mineId = null;
+    for (const [id, li] of byId) {
+      if (li.classList.contains('mine') && (mineId === null || id > mineId)) mineId = id;
+    }
+    if (mineId === null) return;
+    const readers = [...seen]
+      .filter(([name, id]) => id >= mineId && name.toLowerCase() !== ME.toLowerCase())
+      .map(([name]) => name)
+      .sort((a, b) => a.localeCompare(b));
+    if (readers.length) byId.get(mineId).append(el('div', 'seen', `Seen by ${readers.join(', ')}`));
+  }
+
+  // Report the newest message as read while the page is in view; the server keeps the
+  // furthest position, so a late or repeated report is harmless.
+  function markSeen() {
+    if (!joined || lastId === null || lastId <= seenSent) return;
+    if (document.visibilityState !== 'visible') return;
+    seenSent = lastId;
+    socket.emit('mark_seen', { room: ROOM, message_id: lastId }, () => {});
+  }
+
+  document.addEventListener('visibilitychange', markSeen);
+
   function setStatus(text, kind) {
     els.status.textContent = text;
     els.status.dataset.kind = kind || '';
@@ -166,6 +194,9 @@
       online.clear();
       res.online.forEach((name) => online.add(name));
       renderOnline();
+      Object.entries(res.seen).forEach(([name, id]) => seen.set(name, id));
+      renderSeen();
+      markSeen();
       for (const clientId of pending.keys()) deliver(clientId);
     });
   }
@@ -191,6 +222,8 @@
     data.messages.forEach(addMessage);
     if (data.reset || firstId === data.messages[0].id) els.older.hidden = !data.has_more;
     if (stick || data.reset) scrollToBottom();
+    renderSeen();
+    markSeen();
   });
 
   // --- live events -------------------------------------------------------------------
@@ -202,6 +235,14 @@
     addMessage(m);
     stopTyping(m.username);
     if (stick || mine) scrollToBottom();
+    renderSeen();
+    markSeen();
+  });
+
+  socket.on('messages_seen', (data) => {
+    if (data.room !== ROOM) return;
+    seen.set(data.username, Math.max(seen.get(data.username) || 0, data.message_id));
+    renderSeen();
   });
 
   socket.on('typing_on', (data) => {

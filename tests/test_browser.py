@@ -106,6 +106,10 @@ def test_two_users_chat_and_html_stays_text(server, browser):
     assert alice.evaluate("window.__pwned") is None
     send(alice, "Looks like text to me 👍")
     bob.wait_for_selector(".message:has-text('Looks like text to me')")
+    # bob has the page open, so alice sees that he read it.
+    alice.wait_for_selector(
+        ".message.mine:has-text('Looks like text to me') .seen:has-text('Seen by bob')"
+    )
 
     ARTIFACTS.mkdir(exist_ok=True)
     alice.screenshot(path=ARTIFACTS / "chat-laptop.png")
@@ -116,7 +120,7 @@ def test_two_users_chat_and_html_stays_text(server, browser):
     # A reload brings the history back, each message once, in order.
     bob.reload()
     bob.wait_for_selector("#status", state="hidden")
-    bodies = bob.locator(".message .body").all_inner_texts()
+    bodies = bob.locator(".message > .body").all_inner_texts()
     assert bodies == ["Hi bob", "Hey alice! Line one\nline two", XSS, "Looks like text to me 👍"]
 
     # Bob drops off the network; what alice says meanwhile arrives once on reconnect.
