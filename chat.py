@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from models import Membership, Message, Room, User, db
+from models import Membership, Message, Room, User, db, utcnow
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_CLIENT_ID_LENGTH = 64
@@ -275,6 +275,36 @@ def post_message(
             raise
         return find_by_client_id(room, author.id, client_id), False
     return message, True
+
+
+def own_message(room_id: int, user_id: int, message_id: object) -> Message | Failure:
+    """A live message of this room that the user wrote, for editing or deleting."""
+    if message_id is None:
+        return invalid("id must be a message id")
+    message_id = check_message_id(message_id, "id")
+    if isinstance(message_id, Failure):
+        return message_id
+    message = db.session.get(Message, message_id)
+    if message is None or message.room_id != room_id or message.deleted:
+        return Failure("not_found", f"no message {message_id} in this room")
+    if message.user_id != user_id:
+        return Failure("forbidden", "only its author can change a message")
+    return message
+
+
+def edit(message: Message, body: str) -> bool:
+    """Replace the text; False when it is unchanged (nothing to store or announce)."""
+    if message.body == body:
+        return False
+    message.body = body
+    message.edited_at = utcnow()
+    return True
+
+
+def soft_delete(message: Message) -> None:
+    # The text goes for good; the row stays so ids, history and replay keep their shape.
+    message.deleted = True
+    message.body = None
 
 
 def history(

@@ -233,6 +233,45 @@ def load_history(me: Connection, data: dict):
 
 
 @chat_event
+def edit_message(me: Connection, data: dict):
+    """Client sends {room, id, message}; the author only. Emits message_edited (a Message)
+    to the room and acks {id, edited_at}."""
+    joined = _joined_room_id(me, data)
+    if isinstance(joined, Failure):
+        return joined
+    room_name, room_id = joined
+    body = chat.clean_message(data.get("message"))
+    if isinstance(body, Failure):
+        return body
+    message = chat.own_message(room_id, me.user_id, data.get("id"))
+    if isinstance(message, Failure):
+        return message
+    changed = chat.edit(message, body)
+    db.session.commit()
+    payload = message.to_dict()
+    if changed:
+        emit("message_edited", payload, to=room_name)
+    return {"id": message.id, "edited_at": payload["edited_at"]}
+
+
+@chat_event
+def delete_message(me: Connection, data: dict):
+    """Client sends {room, id}; the author only. Soft-deletes it and emits message_deleted
+    {room, id} to the room."""
+    joined = _joined_room_id(me, data)
+    if isinstance(joined, Failure):
+        return joined
+    room_name, room_id = joined
+    message = chat.own_message(room_id, me.user_id, data.get("id"))
+    if isinstance(message, Failure):
+        return message
+    chat.soft_delete(message)
+    db.session.commit()
+    emit("message_deleted", {"room": room_name, "id": message.id}, to=room_name)
+    return {"id": message.id}
+
+
+@chat_event
 def mark_seen(me: Connection, data: dict):
     """Client sends {room, message_id}; stores it as the reader's last read id (it never
     moves back) and emits messages_seen {room, username, message_id} to the others."""

@@ -21,9 +21,12 @@
     error: document.getElementById('composer-error'),
     online: document.getElementById('online'),
     onlineCount: document.getElementById('online-count'),
+    editBanner: document.getElementById('edit-banner'),
+    cancelEdit: document.getElementById('cancel-edit'),
   };
 
   const byId = new Map(); // message id -> <li>
+  const messages = new Map(); // message id -> Message as last received
   const pending = new Map(); // client_id -> {text, li, state}
   const online = new Set();
   const typers = new Map(); // username -> timeout handle
@@ -69,8 +72,26 @@
       li.append(el('div', 'body', 'message deleted'));
     } else {
       li.append(el('div', 'body', m.message));
+      if (li.classList.contains('mine')) li.append(actionsNode(m.id));
     }
     return li;
+  }
+
+  function actionsNode(id) {
+    const box = el('div', 'actions');
+    const edit = el('button', 'link', 'Edit');
+    edit.type = 'button';
+    edit.addEventListener('click', () => startEdit(id));
+    const remove = el('button', 'link danger', 'Delete');
+    remove.type = 'button';
+    remove.addEventListener('click', () => {
+      if (!window.confirm('Delete this message for everyone?')) return;
+      socket.timeout(ACK_TIMEOUT).emit('delete_message', { room: ROOM, id }, (err, res) => {
+        if (err || !res.ok) showError(`Could not delete: ${err ? 'no answer' : errorText(res)}`);
+      });
+    });
+    box.append(edit, remove);
+    return box;
   }
 
   function nearBottom() {
@@ -96,6 +117,7 @@
       els.list.insertBefore(node, next || firstPendingNode());
     }
     byId.set(m.id, node);
+    messages.set(m.id, m);
     lastId = lastId === null ? m.id : Math.max(lastId, m.id);
     firstId = firstId === null ? m.id : Math.min(firstId, m.id);
     if (m.client_id && pending.has(m.client_id)) {
@@ -112,6 +134,7 @@
   function clearMessages() {
     for (const li of byId.values()) li.remove();
     byId.clear();
+    messages.clear();
     lastId = null;
     firstId = null;
   }
@@ -239,6 +262,19 @@
     markSeen();
   });
 
+  socket.on('message_edited', (m) => {
+    if (m.room !== ROOM || !byId.has(m.id)) return;
+    addMessage(m);
+    renderSeen();
+  });
+
+  socket.on('message_deleted', (data) => {
+    if (data.room !== ROOM || !messages.has(data.id)) return;
+    if (editing === data.id) stopEdit();
+    addMessage({ ...messages.get(data.id), deleted: true, message: null });
+    renderSeen();
+  });
+
   socket.on('messages_seen', (data) => {
     if (data.room !== ROOM) return;
     seen.set(data.username, Math.max(seen.get(data.username) || 0, data.message_id));
@@ -335,6 +371,41 @@
     deliver(clientId);
   }
 
+  // --- editing -----------------------------------------------------------------------
+
+  let editing = null; // id of the message being edited in the composer
+
+  function startEdit(id) {
+    const m = messages.get(id);
+    if (!m || m.deleted) return;
+    editing = id;
+    els.form.classList.add('editing');
+    els.editBanner.hidden = false;
+    els.input.value = m.message;
+    autosize();
+    els.input.focus();
+  }
+
+  function stopEdit() {
+    editing = null;
+    els.form.classList.remove('editing');
+    els.editBanner.hidden = true;
+    els.input.value = '';
+    autosize();
+  }
+
+  function submitEdit(id, text) {
+    socket.timeout(ACK_TIMEOUT).emit('edit_message', { room: ROOM, id, message: text }, (err, res) => {
+      if (err || !res.ok) {
+        showError(`Could not edit: ${err ? 'no answer from the server' : errorText(res)}`);
+        return;
+      }
+      if (editing === id) stopEdit();
+    });
+  }
+
+  els.cancelEdit.addEventListener('click', stopEdit);
+
   let typingSentAt = 0;
   let idleTimer = null;
 
@@ -346,6 +417,7 @@
   els.input.addEventListener('input', () => {
     autosize();
     showError('');
+    if (editing !== null) return; // editing is not typing a new message
     const now = Date.now();
     if (els.input.value.trim() && now - typingSentAt > TYPING_SEND_EVERY) {
       typingSentAt = now;
@@ -362,6 +434,15 @@
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       els.form.requestSubmit();
+    } else if (event.key === 'Escape' && editing !== null) {
+      stopEdit();
+    } else if (event.key === 'ArrowUp' && !els.input.value && editing === null) {
+      // Up in an empty composer edits your newest message, as in most chat apps.
+      const mine = [...byId].filter(([id, li]) => li.classList.contains('mine') && !messages.get(id).deleted);
+      if (mine.length) {
+        event.preventDefault();
+        startEdit(Math.max(...mine.map(([id]) => id)));
+      }
     }
   });
 
@@ -371,6 +452,10 @@
     if (!text) return;
     if ([...text].length > 4000) {
       showError('A message is at most 4000 characters.');
+      return;
+    }
+    if (editing !== null) {
+      submitEdit(editing, text);
       return;
     }
     clearTimeout(idleTimer);

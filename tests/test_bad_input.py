@@ -203,7 +203,7 @@ def _message_count(app):
 
 def test_unknown_events_are_refused(pair):
     alice, bob = pair
-    ack = alice.emit("edit_message", {"room": "r", "id": 1, "message": "x"}, callback=True)
+    ack = alice.emit("pin_message", {"room": "r", "id": 1}, callback=True)
     assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
     alice.emit("no_such_event", {})
     assert events(alice) == [

@@ -134,6 +134,20 @@ def test_two_users_chat_and_html_stays_text(server, browser):
     bodies = bob.locator(".message .body").all_inner_texts()
     assert bodies.count("Said while bob was away") == 1 and len(bodies) == 5
 
+    # alice edits her first message and deletes another; bob sees both.
+    first = alice.locator(".message.mine", has_text="Hi bob")
+    first.hover()
+    first.get_by_role("button", name="Edit").click()
+    alice.fill("#message", "Hi bob (edited)")
+    alice.press("#message", "Enter")
+    bob.wait_for_selector(".message:has-text('Hi bob (edited)') .edited")
+    alice.once("dialog", lambda dialog: dialog.accept())
+    away = alice.locator(".message.mine", has_text="Said while bob was away")
+    away.hover()
+    away.get_by_role("button", name="Delete").click()
+    bob.wait_for_selector(".message.deleted:has-text('message deleted')")
+    assert bob.locator(".message", has_text="Said while bob was away").count() == 0
+
     assert errors == []
     alice_ctx.close()
     bob_ctx.close()
