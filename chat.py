@@ -247,10 +247,10 @@ def message_exists(room_id: int, message_id: int) -> bool:
 # --- messages ------------------------------------------------------------------------
 
 
-def find_by_client_id(room: Room, user_id: int, client_id: str) -> Message | None:
+def find_by_client_id(room_id: int, user_id: int, client_id: str) -> Message | None:
     return db.session.scalar(
         select(Message).where(
-            Message.room_id == room.id,
+            Message.room_id == room_id,
             Message.user_id == user_id,
             Message.client_id == client_id,
         )
@@ -273,7 +273,7 @@ def post_message(
         db.session.rollback()
         if client_id is None:
             raise
-        return find_by_client_id(room, author.id, client_id), False
+        return find_by_client_id(room.id, author.id, client_id), False
     return message, True
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from contextvars import ContextVar
+from typing import NamedTuple
 
 import flask_socketio
 from flask import current_app, request
@@ -79,12 +80,16 @@ def _reply(result: dict | Failure, event: str | None = None) -> dict:
     return {"ok": False, "error": result.as_dict()}
 
 
-def chat_event(handler):
+def chat_event(handler=None, *, in_room: bool = False):
     """Register ``handler`` as the event of its name.
 
     The wrapper checks what every event shares: one object payload, a known connection,
-    and a ``username`` (if given) that is the connection's own.
+    and a ``username`` (if given) that is the connection's own. With ``in_room``, the
+    payload's ``room`` must be one this connection has joined, and the handler gets it as
+    a third argument.
     """
+    if handler is None:
+        return functools.partial(chat_event, in_room=in_room)
 
     @functools.wraps(handler)
     def wrapper(*args):
@@ -100,7 +105,12 @@ def chat_event(handler):
                 return _reply(invalid("username must be a string"))
             if claimed.lower() != me.username.lower():
                 return _reply(Failure("forbidden", "username is not yours"))
-        return _reply(handler(me, data))
+        if not in_room:
+            return _reply(handler(me, data))
+        room = _joined_room(data.get("room"))
+        if isinstance(room, Failure):
+            return _reply(room)
+        return _reply(handler(me, data, room))
 
     return socketio.on(handler.__name__)(wrapper)
 
@@ -116,15 +126,19 @@ def on_error(error: Exception) -> dict | bool:
     return _reply(Failure("internal_error", "the server failed to handle this event"))
 
 
-def _joined_room_id(me: Connection, data: dict) -> tuple[str, int] | Failure:
-    """The room named in the payload, if this connection has joined it."""
-    room = data.get("room")
-    if not chat.is_room_name(room):
+class JoinedRoom(NamedTuple):
+    name: str
+    id: int
+
+
+def _joined_room(name: object) -> JoinedRoom | Failure:
+    """The named room, if this connection has joined it."""
+    if not chat.is_room_name(name):
         return invalid("room must be a room name")
-    room_id = presence().room_id(request.sid, room)
+    room_id = presence().room_id(request.sid, name)
     if room_id is None:
-        return Failure("not_in_room", f"join {room} first")
-    return room, room_id
+        return Failure("not_in_room", f"join {name} first")
+    return JoinedRoom(name, room_id)
 
 
 # --- connection ----------------------------------------------------------------------
@@ -179,49 +193,41 @@ def joined_room(me: Connection, data: dict):
     return {"room": room.name, "online": presence().online(room.name), "seen": chat.seen_by(room)}
 
 
-@chat_event
-def send_message(me: Connection, data: dict):
+@chat_event(in_room=True)
+def send_message(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room, message, client_id?}; stores it once, emits recieve_message to
     the room (sender included) and acks {id, created_at}."""
-    joined = _joined_room_id(me, data)
-    if isinstance(joined, Failure):
-        return joined
-    room_name, room_id = joined
     body = chat.clean_message(data.get("message"))
     if isinstance(body, Failure):
         return body
     client_id = chat.check_client_id(data.get("client_id"))
     if isinstance(client_id, Failure):
         return client_id
-    room = db.session.get(Room, room_id)
     if client_id is not None:
-        earlier = chat.find_by_client_id(room, me.user_id, client_id)
+        earlier = chat.find_by_client_id(room.id, me.user_id, client_id)
         if earlier is not None:  # a retry: same ack, no second broadcast
             return {"id": earlier.id, "created_at": earlier.to_dict()["created_at"]}
     if not current_app.extensions["rate_limit"].hit(me.user_id):
         return Failure("rate_limited", "too many messages, slow down")
-    message, created = chat.post_message(room, db.session.get(User, me.user_id), body, client_id)
+    author = db.session.get(User, me.user_id)
+    message, created = chat.post_message(db.session.get(Room, room.id), author, body, client_id)
     db.session.commit()
     payload = message.to_dict()
     if created:
-        emit("recieve_message", payload, to=room_name)
-        if presence().set_typing(room_name, me.username, False):
-            _emit_typing(room_name, me.username, False)
+        emit("recieve_message", payload, to=room.name)
+        if presence().set_typing(room.name, me.username, False):
+            _emit_typing(room.name, me.username, False)
     return {"id": payload["id"], "created_at": payload["created_at"]}
 
 
-@chat_event
-def typing_status(me: Connection, data: dict):
+@chat_event(in_room=True)
+def typing_status(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room, typing}; emits typing_on {room, username, typing} to the others."""
-    joined = _joined_room_id(me, data)
-    if isinstance(joined, Failure):
-        return joined
     typing = data.get("typing")
     if not isinstance(typing, bool):
         return invalid("typing must be true or false")
-    room_name, _ = joined
-    presence().set_typing(room_name, me.username, typing)
-    _emit_typing(room_name, me.username, typing)
+    presence().set_typing(room.name, me.username, typing)
+    _emit_typing(room.name, me.username, typing)
     return {}
 
 
@@ -232,84 +238,68 @@ def load_history(me: Connection, data: dict):
     return chat.read_page(me.username, data.get("room"), data.get("before_id"), data.get("limit"))
 
 
-@chat_event
-def edit_message(me: Connection, data: dict):
+@chat_event(in_room=True)
+def edit_message(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room, id, message}; the author only. Emits message_edited (a Message)
     to the room and acks {id, edited_at}."""
-    joined = _joined_room_id(me, data)
-    if isinstance(joined, Failure):
-        return joined
-    room_name, room_id = joined
     body = chat.clean_message(data.get("message"))
     if isinstance(body, Failure):
         return body
-    message = chat.own_message(room_id, me.user_id, data.get("id"))
+    message = chat.own_message(room.id, me.user_id, data.get("id"))
     if isinstance(message, Failure):
         return message
     changed = chat.edit(message, body)
     db.session.commit()
     payload = message.to_dict()
     if changed:
-        emit("message_edited", payload, to=room_name)
+        emit("message_edited", payload, to=room.name)
     return {"id": message.id, "edited_at": payload["edited_at"]}
 
 
-@chat_event
-def delete_message(me: Connection, data: dict):
+@chat_event(in_room=True)
+def delete_message(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room, id}; the author only. Soft-deletes it and emits message_deleted
     {room, id} to the room."""
-    joined = _joined_room_id(me, data)
-    if isinstance(joined, Failure):
-        return joined
-    room_name, room_id = joined
-    message = chat.own_message(room_id, me.user_id, data.get("id"))
+    message = chat.own_message(room.id, me.user_id, data.get("id"))
     if isinstance(message, Failure):
         return message
     chat.soft_delete(message)
     db.session.commit()
-    emit("message_deleted", {"room": room_name, "id": message.id}, to=room_name)
+    emit("message_deleted", {"room": room.name, "id": message.id}, to=room.name)
     return {"id": message.id}
 
 
-@chat_event
-def mark_seen(me: Connection, data: dict):
+@chat_event(in_room=True)
+def mark_seen(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room, message_id}; stores it as the reader's last read id (it never
     moves back) and emits messages_seen {room, username, message_id} to the others."""
-    joined = _joined_room_id(me, data)
-    if isinstance(joined, Failure):
-        return joined
-    room_name, room_id = joined
     message_id = chat.check_message_id(data.get("message_id"), "message_id")
     if message_id is None:
         return invalid("message_id must be a non-negative integer")
     if isinstance(message_id, Failure):
         return message_id
-    if not chat.message_exists(room_id, message_id):
-        return Failure("not_found", f"no message {message_id} in {room_name}")
-    moved = chat.mark_read(room_id, me.user_id, message_id)
+    if not chat.message_exists(room.id, message_id):
+        return Failure("not_found", f"no message {message_id} in {room.name}")
+    moved = chat.mark_read(room.id, me.user_id, message_id)
     db.session.commit()
     if moved is not None:
         emit(
             "messages_seen",
-            {"room": room_name, "username": me.username, "message_id": moved},
-            to=room_name,
+            {"room": room.name, "username": me.username, "message_id": moved},
+            to=room.name,
             include_self=False,
         )
-    return {"room": room_name, "message_id": chat.last_read_id(room_id, me.user_id)}
+    return {"room": room.name, "message_id": chat.last_read_id(room.id, me.user_id)}
 
 
-@chat_event
-def leave_room(me: Connection, data: dict):
+@chat_event(in_room=True)
+def leave_room(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room}; leaves it and tells the others when this was the user's last
     connection there."""
-    joined = _joined_room_id(me, data)
-    if isinstance(joined, Failure):
-        return joined
-    room_name, _ = joined
-    leave_socket_room(room_name)
-    if presence().leave(request.sid, room_name):
-        emit("leave_room_announcement", {"room": room_name, "username": me.username}, to=room_name)
-    return {"room": room_name}
+    leave_socket_room(room.name)
+    if presence().leave(request.sid, room.name):
+        emit("leave_room_announcement", {"room": room.name, "username": me.username}, to=room.name)
+    return {"room": room.name}
 
 
 @socketio.on("*")
