@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test lint format migrate bench clean
 
 run: $(VENV)/.runtime static/vendor/socket.io.min.js migrate
 	$(BIN)/python serve.py
@@ -17,6 +17,9 @@ migrate: $(VENV)/.runtime
 
 test: $(VENV)/.dev static/vendor/socket.io.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/relay.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
