@@ -109,6 +109,8 @@
     const existing = byId.get(m.id);
     if (existing) {
       existing.replaceWith(node);
+    } else if (lastId === null || m.id > lastId) {
+      els.list.insertBefore(node, firstPendingNode()); // the usual case: newest so far
     } else {
       let next = null;
       for (const [id, li] of byId) {
@@ -235,7 +237,10 @@
   });
 
   socket.on('connect_error', (err) => {
-    setStatus(`Cannot connect: ${err.message}`, 'error');
+    // A refusal by the server (signed out, expired session) is final; network trouble
+    // is retried by the client on its own.
+    if (!socket.active) setStatus('You are signed out: reload the page to sign in again.', 'error');
+    else setStatus(`Cannot connect (${err.message}), retrying…`, 'warn');
   });
 
   socket.on('rejoin_room', (data) => {

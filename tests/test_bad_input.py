@@ -217,3 +217,29 @@ def test_unknown_events_are_refused(pair):
         )
     ]
     assert events(bob) == []
+
+
+def test_a_crashing_handler_rolls_back_answers_and_leaks_no_connection(pair, app, monkeypatch):
+    import chat
+    from models import db
+
+    alice, bob = pair
+
+    def explode(*_args):
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(chat, "post_message", explode)
+        ack = send(alice, "r", "this one fails")
+        assert ack == {
+            "ok": False,
+            "error": {
+                "code": "internal_error",
+                "message": "the server failed to handle this event",
+            },
+        }
+    assert events(bob) == []
+    assert send(alice, "r", "this one works")["ok"] is True
+    assert [m["message"] for m in events(bob, "recieve_message")] == ["this one works"]
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
