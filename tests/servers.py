@@ -48,6 +48,11 @@ class Server:
         )
 
     def start(self) -> Server:
+        # eventlet listens with SO_REUSEPORT: a leftover server on this port would
+        # silently share it, and answer half of our requests.
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"something already listens on port {self.port}")
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "serve.py"], cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
