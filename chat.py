@@ -178,35 +178,43 @@ def seen_by(room: Room) -> dict[str, int]:
 def room_summaries(user_id: int) -> list[dict]:
     """The user's rooms with unread counts and their newest message, for the room list.
 
-    Unread: others' undeleted messages newer than the user's last read id.
+    Unread: others' undeleted messages newer than the user's last read id. Two queries
+    however many rooms: one for rooms and counts, one for their newest messages.
     """
-    summaries = []
-    for room, last_read_id in db.session.execute(
-        select(Room, Membership.last_read_id)
+    unread = (
+        select(func.count(Message.id))
+        .where(
+            Message.room_id == Room.id,
+            Message.id > func.coalesce(Membership.last_read_id, 0),
+            Message.user_id != user_id,
+            Message.deleted.is_(False),
+        )
+        .correlate(Room, Membership)
+        .scalar_subquery()
+    )
+    newest = (
+        select(func.max(Message.id))
+        .where(Message.room_id == Room.id)
+        .correlate(Room)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Room, unread, newest)
         .join(Membership, Membership.room_id == Room.id)
         .where(Membership.user_id == user_id)
-        .order_by(Room.name)
-    ):
-        unread = db.session.scalar(
-            select(func.count(Message.id)).where(
-                Message.room_id == room.id,
-                Message.id > (last_read_id or 0),
-                Message.user_id != user_id,
-                Message.deleted.is_(False),
-            )
-        )
-        last = db.session.scalar(
-            select(Message).where(Message.room_id == room.id).order_by(Message.id.desc()).limit(1)
-        )
-        summaries.append(
-            {
-                "room": room.name,
-                "kind": room.kind,
-                "unread": unread,
-                "last_message": last.to_dict() if last else None,
-            }
-        )
-    return summaries
+        .order_by(newest.desc().nulls_last(), Room.name)  # the most recently active first
+    ).all()
+    last_ids = [last_id for _, _, last_id in rows if last_id is not None]
+    last = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(last_ids)))}
+    return [
+        {
+            "room": room.name,
+            "kind": room.kind,
+            "unread": count,
+            "last_message": last[last_id].to_dict() if last_id is not None else None,
+        }
+        for room, count, last_id in rows
+    ]
 
 
 def mark_read(room_id: int, user_id: int, message_id: int) -> int | None:

@@ -24,11 +24,24 @@ def test_rooms_list_unread_counts_and_last_message(connect, client, bearer):
 
     rooms = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
     assert [(r["room"], r["kind"], r["unread"]) for r in rooms] == [
-        ("quiet", "public", 0),
         ("r", "public", 2),  # bob's two; alice's own never count
+        ("quiet", "public", 0),  # rooms without messages come last
     ]
-    assert rooms[1]["last_message"]["id"] == last["id"]
-    assert rooms[0]["last_message"] is None
+    assert rooms[0]["last_message"]["id"] == last["id"]
+    assert rooms[1]["last_message"] is None
+
+
+def test_rooms_are_listed_most_recently_active_first(connect, client, bearer):
+    alice = connect("alice")
+    for name in ("a", "b", "c"):
+        join(alice, name)
+    for name in ("b", "a"):
+        send(alice, name, "hi")
+    rooms = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
+    assert [r["room"] for r in rooms] == ["a", "b", "c"]
+    send(alice, "b", "again")
+    rooms = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
+    assert [r["room"] for r in rooms] == ["b", "a", "c"]
 
 
 def test_rooms_include_direct_rooms(connect, client, bearer):
