@@ -122,7 +122,7 @@ def _get_or_create_room(name: str, kind: str) -> Room:
     return room
 
 
-def resolve_room(user_id: int, username: str, room: object, peer: object) -> Room | Failure:
+def resolve_room(username: str, room: object, peer: object) -> Room | Failure:
     """The room a client asks to join by ``room`` name or by ``peer``; created if new."""
     if (room is None) == (peer is None):
         return invalid("give either room or peer")

@@ -172,7 +172,7 @@ def joined_room(me: Connection, data: dict):
     last_id = chat.check_message_id(data.get("last_id"), "last_id")
     if isinstance(last_id, Failure):
         return last_id
-    room = chat.resolve_room(me.user_id, me.username, data.get("room"), data.get("peer"))
+    room = chat.resolve_room(me.username, data.get("room"), data.get("peer"))
     if isinstance(room, Failure):
         return room
     chat.ensure_membership(room, me.user_id)

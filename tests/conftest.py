@@ -3,13 +3,15 @@ HTTP clients, and Socket.IO test clients that sign in the way real clients do.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import flask_migrate
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 
-from app import create_app
+from app import _database_url, create_app
 from events import socketio
 from models import db
 from tests.helpers import csrf_token
@@ -31,13 +33,42 @@ def base_config(database_url: str) -> dict:
     }
 
 
+@contextlib.contextmanager
+def private_postgres_database(url: str):
+    """A fresh database beside TEST_DATABASE_URL's, dropped afterwards, so two runs (a
+    developer's and CI's) never empty each other's tables. Without the right to create
+    databases, TEST_DATABASE_URL itself is used."""
+    server = create_engine(_database_url(url), isolation_level="AUTOCOMMIT")
+    name = f"chat_test_{os.getpid()}"
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError:
+        server.dispose()
+        yield url
+        return
+    try:
+        yield make_url(_database_url(url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory) -> str:
+def database_url(request, tmp_path_factory):
     """A database migrated to head once per backend; tests empty it after themselves."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db')}/chat.db"
-    else:
-        url = os.environ["TEST_DATABASE_URL"]
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('db')}/chat.db"
+        else:
+            url = stack.enter_context(private_postgres_database(os.environ["TEST_DATABASE_URL"]))
+        _migrate_fresh(url)
+        yield url
+
+
+def _migrate_fresh(url: str) -> None:
     app = create_app(base_config(url))
     with app.app_context():
         db.drop_all()
@@ -45,7 +76,6 @@ def database_url(request, tmp_path_factory) -> str:
         db.session.commit()
         flask_migrate.upgrade()
         db.engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -144,3 +144,26 @@ def test_refused_sends_do_not_count_against_the_limit(connect):
         assert send(alice, "r", "   ")["error"]["code"] == "invalid_payload"
     for i in range(3):
         assert send(alice, "r", f"m{i}")["ok"]
+
+
+def test_a_retry_that_races_the_first_send_is_still_stored_once(connect, monkeypatch):
+    """Two sends with one client_id both pass the lookup; the unique constraint decides."""
+    import chat
+
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "r")
+    join(bob, "r")
+    first = send(alice, "r", "once", client_id="race")
+    events(bob)
+
+    lookup = chat.find_by_client_id
+    calls = []
+
+    def miss_the_first_lookup(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else lookup(*args)
+
+    monkeypatch.setattr(chat, "find_by_client_id", miss_the_first_lookup)
+    assert send(alice, "r", "once", client_id="race") == first
+    assert len(calls) == 2  # the handler's lookup, then the one after the conflict
+    assert events(bob) == []
