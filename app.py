@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 import auth
 import events
 import views
-from models import db
+from models import db, use_wal_on_sqlite
 
 log = logging.getLogger(__name__)
 migrate = Migrate(render_as_batch=True)
@@ -111,6 +111,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(app)
 
     db.init_app(app)
+    with app.app_context():
+        use_wal_on_sqlite(db.engine)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.login_manager.init_app(app)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -36,6 +37,18 @@ class Base(DeclarativeBase):
 # Each socket event and request has its own short session; keeping loaded values after
 # commit lets a handler serialize what it just stored without reading it back.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def use_wal_on_sqlite(engine) -> None:
+    """Write-ahead logging for the SQLite default: readers never wait for the writer."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _set_wal(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
 
 def utcnow() -> datetime:

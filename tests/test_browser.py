@@ -134,6 +134,17 @@ def test_two_users_chat_and_html_stays_text(server, browser):
     bodies = bob.locator(".message .body").all_inner_texts()
     assert bodies.count("Said while bob was away") == 1 and len(bodies) == 5
 
+    # What bob sends while offline waits as pending and is delivered once on reconnect.
+    bob_ctx.set_offline(True)
+    bob.wait_for_selector("#status:has-text('Reconnecting')", timeout=30_000)
+    send(bob, "Typed on the train")
+    bob.wait_for_selector(".message.pending:has-text('Typed on the train')")
+    bob_ctx.set_offline(False)
+    alice.wait_for_selector(".message:has-text('Typed on the train')", timeout=30_000)
+    bob.wait_for_selector(".message.pending", state="detached")
+    for page in (alice, bob):
+        assert page.locator(".message > .body").all_inner_texts().count("Typed on the train") == 1
+
     # alice edits her first message and deletes another; bob sees both.
     first = alice.locator(".message.mine", has_text="Hi bob")
     first.hover()

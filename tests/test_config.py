@@ -57,3 +57,20 @@ def test_a_bad_rate_limit_fails_at_startup(monkeypatch):
     monkeypatch.setenv("RATE_LIMIT", "lots")
     with pytest.raises(ValueError):
         create_app({"ASYNC_MODE": "threading", "SECRET_KEY": "x"})
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    from sqlalchemy import text
+
+    from models import db
+
+    app = create_app(
+        {
+            "SECRET_KEY": "x",
+            "ASYNC_MODE": "threading",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/wal.db",
+        }
+    )
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        db.engine.dispose()
