@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -21,8 +22,19 @@ from tests.helpers import events, join, send
 from tests.servers import free_port
 
 BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+
+def _has_postgres_user() -> bool:
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return True
+
+
 pytestmark = pytest.mark.skipif(
-    not BINDIRS or not shutil.which("runuser"), reason="needs PostgreSQL server binaries"
+    not BINDIRS or not shutil.which("runuser") or not _has_postgres_user(),
+    reason="needs PostgreSQL server binaries and a postgres user",
 )
 
 
