@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import NamedTuple
 
 import flask_socketio
+import redis
 from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
 from flask_socketio import leave_room as leave_socket_room
@@ -22,7 +23,7 @@ import auth
 import chat
 from chat import Failure, invalid
 from models import Room, User, db
-from presence import Connection, Presence
+from presence import Connection, Presence, RedisPresence
 
 log = logging.getLogger(__name__)
 socketio = SocketIO()
@@ -40,7 +41,11 @@ def init_app(app) -> None:
         channel=cfg["SOCKETIO_CHANNEL"],
         cors_allowed_origins=cfg["CORS_ALLOWED_ORIGINS"],
     )
-    app.extensions["presence"] = Presence()
+    app.extensions["presence"] = (
+        RedisPresence(redis.Redis.from_url(cfg["REDIS_URL"]), cfg["SOCKETIO_CHANNEL"])
+        if cfg["REDIS_URL"]
+        else Presence()
+    )
     app.extensions["rate_limit"] = chat.RateLimit(
         cfg["RATE_LIMIT"], cfg["REDIS_URL"] or "memory://"
     )
@@ -123,6 +128,8 @@ def on_error(error: Exception) -> dict | bool:
         return False  # refuse: an identity that could not be checked is no identity
     if isinstance(error, SQLAlchemyError):
         return _reply(Failure("unavailable", "the database is unavailable, try again"))
+    if isinstance(error, redis.RedisError):
+        return _reply(Failure("unavailable", "the message service is unavailable, try again"))
     return _reply(Failure("internal_error", "the server failed to handle this event"))
 
 
@@ -152,6 +159,25 @@ def connect(auth_data=None):
         # python-socketio's exception (not the builtin one) refuses the connection.
         raise flask_socketio.ConnectionRefusedError("unauthorized")
     presence().connect(request.sid, user.id, user.username)
+    _start_heartbeat(presence())
+
+
+def _start_heartbeat(shared: Presence) -> None:
+    """Keep this process's entries in shared presence alive (started on first connect,
+    so CLI commands and idle imports run no background task)."""
+    if not isinstance(shared, RedisPresence) or shared.heartbeat_started:
+        return
+    shared.heartbeat_started = True
+
+    def beat():
+        while True:
+            socketio.sleep(shared.ttl / 3)
+            try:
+                shared.heartbeat()
+            except redis.RedisError:
+                log.warning("presence heartbeat failed; retrying", exc_info=True)
+
+    socketio.start_background_task(beat)
 
 
 @socketio.on("disconnect")

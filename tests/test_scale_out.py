@@ -4,50 +4,13 @@ message sent through one reaches clients of the other, and the rate limit is sha
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 
 import pytest
-import redis
 
-from tests.servers import Server, free_port
+from tests.servers import Server
 from tests.test_servers import Client, register
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        cwd=tmp_path_factory.mktemp("redis"),
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +61,25 @@ def test_the_rate_limit_is_shared_between_processes(servers):
     finally:
         on_first.close()
         on_second.close()
+
+
+def test_presence_is_shared_between_processes(servers):
+    first, second = servers
+    for name in ("dave", "erin"):
+        register(first, name)
+    dave, erin = Client(first, "dave"), Client(second, "erin")
+    try:
+        assert dave.call("joined_room", {"room": "shared"})["online"] == ["dave"]
+        assert erin.call("joined_room", {"room": "shared"})["online"] == ["dave", "erin"]
+        assert dave.wait_for("join_room_announcement")[0]["username"] == "erin"
+        erin_tab = Client(first, "erin")  # a second tab, on the other process
+        erin_tab.call("joined_room", {"room": "shared"})
+        erin.close()
+        erin_tab.call("typing_status", {"room": "shared", "typing": True})
+        dave.wait_for("typing_on")
+        assert [name for name, _ in dave.received].count("leave_room_announcement") == 0
+        erin_tab.close()
+        assert dave.wait_for("leave_room_announcement")[0]["username"] == "erin"
+        assert [name for name, _ in dave.received].count("join_room_announcement") == 1
+    finally:
+        dave.close()
