@@ -99,6 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATE_LIMIT=env("RATE_LIMIT") or "20/10seconds",
         CORS_ALLOWED_ORIGINS=_origins(env("CORS_ALLOWED_ORIGINS")),
         TOKEN_MAX_AGE=24 * 3600,
+        SIGNIN_RATE_LIMIT="10/5minutes",
         PASSWORD_HASH_METHOD="scrypt",
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -115,7 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         use_wal_on_sqlite(db.engine)
     migrate.init_app(app, db)
     csrf.init_app(app)
-    auth.login_manager.init_app(app)
+    auth.init_app(app)
     events.init_app(app)
 
     app.register_blueprint(auth.bp)

@@ -31,6 +31,33 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to chat."
 
 
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    # Failed sign-ins per address and username: slows down password guessing.
+    app.extensions["signin_limit"] = chat.RateLimit(
+        app.config["SIGNIN_RATE_LIMIT"], app.config["REDIS_URL"] or "memory://", "sign-in"
+    )
+
+
+def _signin_key(username: str) -> tuple[str, str]:
+    return request.remote_addr or "unknown", username.lower()
+
+
+def sign_in(username: object, password: object) -> User | chat.Failure:
+    """The user these credentials belong to, or why not (wrong, or too many failures)."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        return chat.Failure("unauthorized", "wrong username or password")
+    limit = current_app.extensions["signin_limit"]
+    key = _signin_key(username)
+    if not limit.allows(*key):
+        return chat.Failure("rate_limited", "too many failed sign-ins, try again in a few minutes")
+    user = authenticate(username, password)
+    if user is None:
+        limit.hit(*key)
+        return chat.Failure("unauthorized", "wrong username or password")
+    return user
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
     if request.path.startswith("/api/"):
@@ -162,13 +189,16 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
+        user = sign_in(form.username.data, form.password.data)
+        if not isinstance(user, chat.Failure):
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append("Wrong username or password.")
-    status = 400 if form.errors else 200
+        form.password.errors.append(user.message[0].upper() + user.message[1:] + ".")
+        status = 429 if user.code == "rate_limited" else 400
+    elif form.errors:
+        status = 400
     return render_template("login.html", form=form), status
 
 
@@ -214,7 +244,7 @@ def api_token():
     body = _json_body()
     if body is None:
         return json_error(chat.invalid("send a JSON object {username, password}"), 400)
-    user = authenticate(body.get("username"), body.get("password"))
-    if user is None:
-        return json_error(chat.Failure("unauthorized", "wrong username or password"), 401)
+    user = sign_in(body.get("username"), body.get("password"))
+    if isinstance(user, chat.Failure):
+        return json_error(user, 429 if user.code == "rate_limited" else 401)
     return {"token": issue_token(user), "expires_in": current_app.config["TOKEN_MAX_AGE"]}

@@ -383,12 +383,19 @@ def replay(room: Room, last_id: int | None) -> dict | None:
 
 
 class RateLimit:
-    """Per-user message limit over a moving window; ``off`` disables it."""
+    """A moving-window limit per key (a user, an address); ``off`` disables it."""
 
-    def __init__(self, spec: str, storage_uri: str = "memory://") -> None:
+    def __init__(self, spec: str, storage_uri: str = "memory://", namespace: str = "messages"):
         self.item = None if spec.strip().lower() == "off" else parse_limit(spec)
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.namespace = namespace
 
-    def hit(self, user_id: int) -> bool:
-        """Count one message; False (and nothing counted) when over the limit."""
-        return self.item is None or self.limiter.hit(self.item, "messages", str(user_id))
+    def hit(self, *key: object) -> bool:
+        """Count one event; False (and nothing counted) when over the limit."""
+        if self.item is None:
+            return True
+        return self.limiter.hit(self.item, self.namespace, *map(str, key))
+
+    def allows(self, *key: object) -> bool:
+        """Whether one more event would be within the limit (counts nothing)."""
+        return self.item is None or self.limiter.test(self.item, self.namespace, *map(str, key))

@@ -188,7 +188,20 @@
     socket.emit('mark_seen', { room: ROOM, message_id: lastId }, () => {});
   }
 
-  document.addEventListener('visibilitychange', markSeen);
+  // "(3) general · chat-on-flask": what arrived while the tab was in the background.
+  const baseTitle = document.title;
+  let unseen = 0;
+
+  function updateTitle() {
+    document.title = unseen ? `(${unseen}) ${baseTitle}` : baseTitle;
+  }
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') return;
+    unseen = 0;
+    updateTitle();
+    markSeen();
+  });
 
   function setStatus(text, kind) {
     els.status.textContent = text;
@@ -263,6 +276,10 @@
     addMessage(m);
     stopTyping(m.username);
     if (stick || mine) scrollToBottom();
+    if (!mine && document.visibilityState !== 'visible') {
+      unseen += 1;
+      updateTitle();
+    }
     renderSeen();
     markSeen();
   });

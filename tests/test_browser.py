@@ -111,6 +111,9 @@ def test_two_users_chat_and_html_stays_text(server, browser):
         ".message.mine:has-text('Looks like text to me') .seen:has-text('Seen by bob')"
     )
 
+    # Nothing overflows sideways on the phone.
+    assert bob.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
     ARTIFACTS.mkdir(exist_ok=True)
     alice.screenshot(path=ARTIFACTS / "chat-laptop.png")
     bob.screenshot(path=ARTIFACTS / "chat-phone.png")

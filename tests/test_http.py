@@ -227,3 +227,27 @@ def test_healthz_reports_an_unreachable_database(tmp_path):
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "db": "unavailable"}
+
+
+@pytest.mark.app_config(SIGNIN_RATE_LIMIT="3/5minutes")
+def test_repeated_failed_sign_ins_are_slowed_down(client, auth):
+    auth.register("alice")
+    auth.register("bob")
+    wrong = {"username": "alice", "password": "not the password"}
+    codes = [client.post("/api/token", json=wrong).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    response = client.post("/api/token", json={**wrong, "password": "correct horse battery"})
+    assert response.status_code == 429  # even the right password waits now
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    response = auth.login(client, "ALICE")
+    assert response.status_code == 429 and "Too many failed sign-ins" in response.get_data(
+        as_text=True
+    )
+    assert auth.token("bob")  # other accounts are not affected
+
+
+@pytest.mark.app_config(SIGNIN_RATE_LIMIT="3/5minutes")
+def test_successful_sign_ins_are_not_counted(client, auth):
+    auth.register("alice")
+    for _ in range(5):
+        assert auth.token("alice")
