@@ -106,9 +106,7 @@ def create_user(username: str, password: str) -> User | None:
     return user
 
 
-def authenticate(username: object, password: object) -> User | None:
-    if not isinstance(username, str) or not isinstance(password, str):
-        return None
+def authenticate(username: str, password: str) -> User | None:
     user = chat.find_user(username)
     if user is None or not check_password_hash(user.password_hash, password):
         return None

@@ -69,9 +69,9 @@ def check_client_id(client_id: object) -> str | Failure | None:
     return client_id
 
 
-def check_message_id(value: object, field: str) -> int | Failure | None:
-    """An optional non-negative integer id (JSON booleans are not ids)."""
-    if value is None:
+def check_message_id(value: object, field: str, required: bool = False) -> int | Failure | None:
+    """A non-negative integer id, None when optional and absent (booleans are not ids)."""
+    if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return invalid(f"{field} must be a non-negative integer")
@@ -287,9 +287,7 @@ def post_message(
 
 def own_message(room_id: int, user_id: int, message_id: object) -> Message | Failure:
     """A live message of this room that the user wrote, for editing or deleting."""
-    if message_id is None:
-        return invalid("id must be a message id")
-    message_id = check_message_id(message_id, "id")
+    message_id = check_message_id(message_id, "id", required=True)
     if isinstance(message_id, Failure):
         return message_id
     message = db.session.get(Message, message_id)

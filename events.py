@@ -299,23 +299,22 @@ def delete_message(me: Connection, data: dict, room: JoinedRoom):
 def mark_seen(me: Connection, data: dict, room: JoinedRoom):
     """Client sends {room, message_id}; stores it as the reader's last read id (it never
     moves back) and emits messages_seen {room, username, message_id} to the others."""
-    message_id = chat.check_message_id(data.get("message_id"), "message_id")
-    if message_id is None:
-        return invalid("message_id must be a non-negative integer")
+    message_id = chat.check_message_id(data.get("message_id"), "message_id", required=True)
     if isinstance(message_id, Failure):
         return message_id
     if not chat.message_exists(room.id, message_id):
         return Failure("not_found", f"no message {message_id} in {room.name}")
     moved = chat.mark_read(room.id, me.user_id, message_id)
     db.session.commit()
-    if moved is not None:
-        emit(
-            "messages_seen",
-            {"room": room.name, "username": me.username, "message_id": moved},
-            to=room.name,
-            include_self=False,
-        )
-    return {"room": room.name, "message_id": chat.last_read_id(room.id, me.user_id)}
+    if moved is None:  # an older id: the stored position stays, and is the answer
+        return {"room": room.name, "message_id": chat.last_read_id(room.id, me.user_id)}
+    emit(
+        "messages_seen",
+        {"room": room.name, "username": me.username, "message_id": moved},
+        to=room.name,
+        include_self=False,
+    )
+    return {"room": room.name, "message_id": moved}
 
 
 @chat_event(in_room=True)

@@ -106,8 +106,6 @@ class Membership(db.Model):
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_read_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    user: Mapped[User] = relationship(lazy="joined")
-
     # "Which rooms is this user in" (the room picker).
     __table_args__ = (Index("ix_memberships_user_rooms", "user_id", "room_id"),)
 
