@@ -72,6 +72,11 @@ def init_app(app) -> None:
         message_queue=cfg["REDIS_URL"],
         channel=cfg["SOCKETIO_CHANNEL"],
         cors_allowed_origins=cfg["CORS_ALLOWED_ORIGINS"],
+        # What one event needs (a 4,000-character message fully \u-escaped is ~48 KB),
+        # not the 1 MB default: bigger frames are refused before they are read.
+        max_http_buffer_size=cfg["MAX_PACKET_SIZE"],
+        ping_interval=cfg["PING_INTERVAL"],
+        ping_timeout=cfg["PING_TIMEOUT"],
     )
     ws.install(socketio.server.eio, cfg.get("WSGI_MARK_HANDLED"))
     shared = redis.Redis.from_url(cfg["REDIS_URL"]) if cfg["REDIS_URL"] else None
