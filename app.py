@@ -10,31 +10,27 @@ import logging
 import os
 import secrets
 
-from flask import Flask, jsonify, render_template, request
+import redis
+from flask import Flask, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 import auth
 import events
 import views
-from models import db, use_wal_on_sqlite
+from chat import HTTP_STATUS, Failure
+from models import configure_sqlite, database_unavailable, db
 
 log = logging.getLogger(__name__)
 migrate = Migrate(render_as_batch=True)
 csrf = CSRFProtect()
 
-ERROR_CODES = {
-    400: "invalid_payload",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "invalid_payload",
-    409: "username_taken",
-    413: "invalid_payload",
-    429: "rate_limited",
-    503: "unavailable",
-}
+# What an HTTP error Werkzeug raises (abort, 404, 405, CSRF, too large) is called: the
+# first code of HTTP_STATUS with its status; any other 4xx is invalid_payload.
+ERROR_CODES = {status: code for code, status in reversed(HTTP_STATUS.items())}
 
 # No inline script or style, nothing from another origin; sockets to this origin only.
 CONTENT_SECURITY_POLICY = (
@@ -60,6 +56,16 @@ def _database_url(url: str) -> str:
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg2{sep}{rest}"
     return url
+
+
+class JSONProvider(DefaultJSONProvider):
+    """JSON nested too deeply to parse is bad JSON (400), not a crash (500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("JSON nested too deeply") from error
 
 
 def _instance_secret_key(app: Flask) -> str:
@@ -110,10 +116,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(app)
+    if app.config.get("PROPAGATE_EXCEPTIONS") is None and not app.testing:
+        # FLASK_DEBUG=1 would otherwise let exceptions escape to the server, which shows
+        # them to the client; failures are answered as internal_error instead.
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.json = JSONProvider(app)
 
     db.init_app(app)
     with app.app_context():
-        use_wal_on_sqlite(db.engine)
+        configure_sqlite(db.engine)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.init_app(app)
@@ -127,6 +138,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(redis.RedisError, _redis_error)
     return app
 
 
@@ -137,9 +150,37 @@ def _security_headers(response):
     return response
 
 
-def _http_error(error: HTTPException):
+def _error_response(failure: Failure, error: HTTPException):
     """JSON errors under /api/, an error page elsewhere."""
-    code = ERROR_CODES.get(error.code, "invalid_payload" if error.code < 500 else "unavailable")
     if request.path.startswith("/api/"):
-        return jsonify(error={"code": code, "message": error.description}), error.code
-    return render_template("error.html", error=error), error.code
+        return jsonify(error=failure.as_dict()), error.code
+    try:
+        return render_template("error.html", error=error), error.code
+    except Exception:  # the page itself failed (its header reads the signed-in user)
+        log.exception("error page for %s failed", error.code)
+        return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain"}
+
+
+def _http_error(error: HTTPException):
+    code = ERROR_CODES.get(error.code, "invalid_payload" if error.code < 500 else "internal_error")
+    return _error_response(Failure(code, error.description), error)
+
+
+def _database_error(error: SQLAlchemyError):
+    """An outage is 503 unavailable; any other database error is a bug: 500."""
+    if database_unavailable(error):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        # The page's header must not ask the database who is signed in.
+        g.setdefault("_login_user", auth.login_manager.anonymous_user())
+        message = "the database is unavailable, try again"
+        return _error_response(Failure("unavailable", message), ServiceUnavailable(message))
+    log.exception("%s %s failed", request.method, request.path)
+    db.session.rollback()
+    message = "the server failed to handle this request"
+    return _error_response(Failure("internal_error", message), InternalServerError(message))
+
+
+def _redis_error(error: redis.RedisError):
+    log.warning("message service unavailable on %s %s: %s", request.method, request.path, error)
+    message = "the message service is unavailable, try again"
+    return _error_response(Failure("unavailable", message), ServiceUnavailable(message))

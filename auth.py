@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     current_app,
@@ -24,6 +26,9 @@ from models import User, db
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256  # a bound on hashing work, not a policy
+MAX_JSON_DEPTH = 8  # the API's bodies are flat objects
+# Neither database stores NUL or a lone surrogate (valid in JSON strings and in Python).
+UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -61,7 +66,7 @@ def sign_in(username: object, password: object) -> User | chat.Failure:
 @login_manager.unauthorized_handler
 def unauthorized():
     if request.path.startswith("/api/"):
-        return json_error(chat.Failure("unauthorized", "sign in or send a Bearer token"), 401)
+        return json_error(chat.Failure("unauthorized", "sign in or send a Bearer token"))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -107,7 +112,8 @@ def create_user(username: str, password: str) -> User | None:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    user = chat.find_user(username)
+    # A name that cannot exist is not looked up (NUL in a query is an error on PostgreSQL).
+    user = chat.find_user(username) if chat.USERNAME_RE.fullmatch(username) else None
     if user is None or not check_password_hash(user.password_hash, password):
         return None
     return user
@@ -212,37 +218,60 @@ def logout():
 # --- JSON API ------------------------------------------------------------------------
 
 
-def json_error(failure: chat.Failure, status: int):
-    return {"error": failure.as_dict()}, status
+def json_error(failure: chat.Failure, status: int | None = None):
+    return {"error": failure.as_dict()}, status or chat.HTTP_STATUS[failure.code]
 
 
-def _json_body() -> dict | None:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
+def unstorable(value: object) -> str | None:
+    """Why a parsed JSON value is refused before it reaches a query or a hash (nested
+    too deep, NUL or a lone surrogate in a string), or None. Iterative: a deep value
+    cannot exhaust the stack."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return "the JSON is nested too deeply"
+        if isinstance(item, str):
+            if UNSTORABLE_RE.search(item):
+                return "strings must not contain NUL or lone surrogates"
+        elif isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def _json_body(shape: str) -> dict | chat.Failure:
+    body = request.get_json(silent=True)  # malformed or too deep to parse: None
+    if not isinstance(body, dict):
+        return chat.invalid(f"send a JSON object {shape}")
+    problem = unstorable(body)
+    return chat.invalid(problem) if problem else body
 
 
 @bp.post("/api/register")
 def api_register():
     """{username, password} -> 201 {username}; 409 username_taken; 400 invalid_payload."""
-    body = _json_body()
-    if body is None:
-        return json_error(chat.invalid("send a JSON object {username, password}"), 400)
+    body = _json_body("{username, password}")
+    if isinstance(body, chat.Failure):
+        return json_error(body)
     failure = check_credentials(body.get("username"), body.get("password"))
     if failure:
-        return json_error(failure, 400)
+        return json_error(failure)
     user = create_user(body["username"], body["password"])
     if user is None:
-        return json_error(chat.Failure("username_taken", "that username is taken"), 409)
+        return json_error(chat.Failure("username_taken", "that username is taken"))
     return {"username": user.username}, 201
 
 
 @bp.post("/api/token")
 def api_token():
-    """{username, password} -> 200 {token, expires_in}; 401 unauthorized."""
-    body = _json_body()
-    if body is None:
-        return json_error(chat.invalid("send a JSON object {username, password}"), 400)
+    """{username, password} -> 200 {token, expires_in}; 401 unauthorized; 429."""
+    body = _json_body("{username, password}")
+    if isinstance(body, chat.Failure):
+        return json_error(body)
     user = sign_in(body.get("username"), body.get("password"))
     if isinstance(user, chat.Failure):
-        return json_error(user, 429 if user.code == "rate_limited" else 401)
+        return json_error(user)
     return {"token": issue_token(user), "expires_in": current_app.config["TOKEN_MAX_AGE"]}

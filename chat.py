@@ -40,6 +40,22 @@ class Failure:
         return {"code": self.code, "message": self.message}
 
 
+# Every error code and the HTTP status a route answers it with (sockets send the code).
+# An HTTP error with a status is called by the first code listed for it.
+HTTP_STATUS = {
+    "invalid_payload": 400,
+    "too_long": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "username_taken": 409,
+    "not_in_room": 409,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "unavailable": 503,
+}
+
+
 def invalid(message: str) -> Failure:
     return Failure("invalid_payload", message)
 

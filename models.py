@@ -18,6 +18,13 @@ from sqlalchemy import (
     event,
     func,
 )
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names keep migrations identical on SQLite and PostgreSQL.
@@ -39,16 +46,34 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
-def use_wal_on_sqlite(engine) -> None:
-    """Write-ahead logging for the SQLite default: readers never wait for the writer."""
+def configure_sqlite(engine) -> None:
+    """Per-connection settings for the SQLite default.
+
+    Write-ahead logging, so readers never wait for the writer; and foreign keys, which
+    SQLite enforces only when each connection asks (ON DELETE CASCADE included).
+    """
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
-    def _set_wal(dbapi_connection, _record):
+    def _pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+# The largest value an `Integer` column holds on PostgreSQL (SQLite's are 64-bit): ids and
+# counts from clients are bounded by it before they reach a query.
+MAX_INTEGER = 2**31 - 1
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database cannot be reached (an outage, 503)
+    rather than a bug or a refused statement (500)."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | DisconnectionError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,170 @@
+"""What a hostile HTTP client sends that the database cannot take, and the answers it gets
+when something fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, func, select
+
+import auth as auth_module
+import chat
+from models import Membership, Message, User, db
+from tests.conftest import PASSWORD, base_config
+from tests.helpers import join, send
+
+WRONG = "not the password"
+
+
+def token_status(client, username: str, password: str, **headers) -> int:
+    response = client.post(
+        "/api/token", json={"username": username, "password": password}, headers=headers
+    )
+    return response.status_code
+
+
+# --- #6 what the database cannot take -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 5000, "{" * 5000, '{"username": ' * 3000, '{"username": "alice", "password": '],
+    ids=["deep-array", "deep-object", "deep-value", "truncated"],
+)
+@pytest.mark.parametrize("route", ["/api/register", "/api/token"])
+def test_deep_or_malformed_json_is_invalid_payload(client, route, body):
+    response = client.post(route, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_payload"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "alice", "password": "long enough\ud800"},
+        {"username": "ali\x00ce", "password": PASSWORD},
+        {"username": "alice", "password": "long\x00enough"},
+        {"username": "alice\udfff", "password": PASSWORD},
+        {"username": "alice", "password": PASSWORD, "extra": ["\ud800"]},
+        {"username": "alice", "password": PASSWORD, "\x00": 1},
+        {"username": "alice", "password": PASSWORD, "x": [[[[[[[[[[1]]]]]]]]]]},
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("route", ["/api/register", "/api/token"])
+def test_nul_lone_surrogates_and_nesting_in_json_are_invalid_payload(client, auth, route, body):
+    auth.register("alice")
+    response = client.post(route, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_payload"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "before_id=" + "9" * 5000,
+        f"before_id={2**63}",
+        f"before_id={2**31}",
+        f"limit={2**63}",
+        "limit=" + "1" * 5000,
+    ],
+    ids=lambda q: q[:24],
+)
+def test_integer_query_arguments_are_bounded_to_the_database_range(connect, client, auth, query):
+    join(connect("alice"), "r")
+    headers = {"Authorization": f"Bearer {auth.token('alice')}"}
+    response = client.get(f"/api/rooms/r/messages?{query}", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_payload"
+
+
+def test_the_largest_integer_id_is_still_a_valid_query(connect, client, auth):
+    alice = connect("alice")
+    join(alice, "r")
+    send(alice, "r", "hello")
+    headers = {"Authorization": f"Bearer {auth.token('alice')}"}
+    response = client.get(f"/api/rooms/r/messages?before_id={2**31 - 1}", headers=headers)
+    assert response.status_code == 200 and len(response.get_json()["messages"]) == 1
+
+
+# --- #10 failures are labelled for what they are --------------------------------------
+
+
+@pytest.mark.app_config(PROPAGATE_EXCEPTIONS=False)
+def test_a_server_failure_is_internal_error_not_unavailable(app, client, auth, monkeypatch):
+    def broken(_user_id):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(chat, "room_summaries", broken)
+    auth.register("alice")
+    headers = {"Authorization": f"Bearer {auth.token('alice')}"}
+    response = client.get("/api/rooms", headers=headers)
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    auth.login(client, "alice")
+    page = client.get("/")
+    assert page.status_code == 500 and "a bug" not in page.get_data(as_text=True)
+
+
+def test_status_table_is_shared_by_routes():
+    assert chat.HTTP_STATUS["unavailable"] == 503 and chat.HTTP_STATUS["internal_error"] == 500
+    assert auth_module.json_error(chat.Failure("not_found", "x"))[1] == 404
+
+
+def test_deleting_a_user_deletes_their_rows_on_every_database(app, connect):
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "r")
+    join(bob, "r")
+    send(alice, "r", "from alice")
+    send(bob, "r", "from bob")
+    with app.app_context():
+        db.session.execute(delete(User).where(User.username == "alice"))
+        db.session.commit()
+        bodies = db.session.scalars(select(Message.body)).all()
+        members = db.session.scalar(select(func.count()).select_from(Membership))
+        assert bodies == ["from bob"] and members == 1
+
+
+def test_sqlite_refuses_a_row_that_points_nowhere(app):
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL always enforces foreign keys")
+        db.session.add(Membership(room_id=12345, user_id=67890))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+# Two deployments on one Redis, each in a process of its own: an app made with a message
+# queue would leave Flask-SocketIO's global server on that queue for every later test.
+
+
+REDIS_DOWN = """
+import json, sys
+from app import create_app
+
+app = create_app({**json.loads(sys.argv[1]), "PROPAGATE_EXCEPTIONS": False})
+response = app.test_client().post("/api/token", json={"username": "a", "password": "b"})
+print(json.dumps([response.status_code, response.get_json()]))
+"""
+
+
+def test_a_redis_outage_is_unavailable_on_http(database_url):
+    import json
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT, free_port
+
+    config = {**base_config(database_url), "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    run = subprocess.run(
+        [sys.executable, "-c", REDIS_DOWN, json.dumps(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    status, body = json.loads(run.stdout.splitlines()[-1])
+    assert status == 503 and body["error"]["code"] == "unavailable"
