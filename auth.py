@@ -39,8 +39,12 @@ login_manager.login_message = "Sign in to chat."
 def init_app(app) -> None:
     login_manager.init_app(app)
     # Failed sign-ins per address and username: slows down password guessing.
+    cfg = app.config
     app.extensions["signin_limit"] = chat.RateLimit(
-        app.config["SIGNIN_RATE_LIMIT"], app.config["REDIS_URL"] or "memory://", "sign-in"
+        cfg["SIGNIN_RATE_LIMIT"],
+        cfg["REDIS_URL"] or "memory://",
+        "sign-in",
+        cfg["SOCKETIO_CHANNEL"],
     )
 
 

@@ -399,9 +399,18 @@ def replay(room: Room, last_id: int | None) -> dict | None:
 class RateLimit:
     """A moving-window limit per key (a user, an address); ``off`` disables it."""
 
-    def __init__(self, spec: str, storage_uri: str = "memory://", namespace: str = "messages"):
+    def __init__(
+        self,
+        spec: str,
+        storage_uri: str = "memory://",
+        namespace: str = "messages",
+        key_prefix: str = "chat-on-flask",
+    ):
         self.item = None if spec.strip().lower() == "off" else parse_limit(spec)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        # Redis keys start with the deployment's channel name: two deployments on one
+        # Redis never share budgets (the memory storage ignores the prefix).
+        storage = storage_from_string(storage_uri, key_prefix=f"{key_prefix}:limits")
+        self.limiter = MovingWindowRateLimiter(storage)
         self.namespace = namespace
 
     def hit(self, *key: object) -> bool:

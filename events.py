@@ -47,7 +47,7 @@ def init_app(app) -> None:
         else Presence()
     )
     app.extensions["rate_limit"] = chat.RateLimit(
-        cfg["RATE_LIMIT"], cfg["REDIS_URL"] or "memory://"
+        cfg["RATE_LIMIT"], cfg["REDIS_URL"] or "memory://", key_prefix=cfg["SOCKETIO_CHANNEL"]
     )
     _track_acks(socketio.server)
 

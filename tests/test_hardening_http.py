@@ -138,6 +138,57 @@ def test_sqlite_refuses_a_row_that_points_nowhere(app):
 
 # Two deployments on one Redis, each in a process of its own: an app made with a message
 # queue would leave Flask-SocketIO's global server on that queue for every later test.
+TWO_DEPLOYMENTS = """
+import json, sys
+from app import create_app
+
+config = json.loads(sys.argv[1])
+apps = {c: create_app({**config, "SOCKETIO_CHANNEL": c}) for c in ("deploy-a", "deploy-b")}
+a, b = apps["deploy-a"], apps["deploy-b"]
+guess = {"username": "nobody", "password": "not the password"}
+print(json.dumps({
+    "a": [a.test_client().post("/api/token", json=guess).status_code for _ in range(3)],
+    "b": [b.test_client().post("/api/token", json=guess).status_code],
+    "a_messages": [a.extensions["rate_limit"].hit(1) for _ in range(3)],
+    "b_messages": [b.extensions["rate_limit"].hit(1)],
+}))
+"""
+
+
+def test_limiter_keys_in_redis_start_with_the_deployment_channel(redis_url, database_url):
+    import json
+    import subprocess
+    import sys
+
+    import redis
+
+    from tests.servers import ROOT
+
+    config = {
+        **base_config(database_url),
+        "REDIS_URL": redis_url,
+        "SIGNIN_RATE_LIMIT": "2/5minutes",
+        "RATE_LIMIT": "2/minute",
+    }
+    store = redis.Redis.from_url(redis_url)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", TWO_DEPLOYMENTS, json.dumps(config)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout.splitlines()[-1])
+        assert result["a"] == [401, 401, 429]
+        assert result["b"] == [401]  # its own budget, though the address and name are the same
+        assert result["a_messages"] == [True, True, False]
+        assert result["b_messages"] == [True]
+        keys = [key.decode() for key in store.keys("*")]
+        assert keys and all(key.startswith(("deploy-a:", "deploy-b:")) for key in keys), keys
+    finally:
+        store.flushdb()
 
 
 REDIS_DOWN = """
