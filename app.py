@@ -17,6 +17,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
 import events
@@ -56,6 +57,15 @@ def _database_url(url: str) -> str:
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg2{sep}{rest}"
     return url
+
+
+def _count(name: str, value: str | None, default: int = 0) -> int:
+    """A non-negative whole-number setting (unset or empty: the default)."""
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    return int(value)
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -105,8 +115,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATE_LIMIT=env("RATE_LIMIT") or "20/10seconds",
         CORS_ALLOWED_ORIGINS=_origins(env("CORS_ALLOWED_ORIGINS")),
         TOKEN_MAX_AGE=24 * 3600,
+        # Failed sign-ins per address and username, and per address; accounts made per
+        # address. "off" disables one.
         SIGNIN_RATE_LIMIT="10/5minutes",
+        SIGNIN_ADDRESS_RATE_LIMIT="50/5minutes",
+        REGISTER_RATE_LIMIT="20/hour",
         PASSWORD_HASH_METHOD="scrypt",
+        # fn(callable, *args) running it on an OS thread; the serving entry point sets it
+        # for its async server (unset: inline, right for threading and the CLI).
+        RUN_IN_THREAD=None,
+        # How many proxies in front set X-Forwarded-For (and -Proto): 0 trusts none.
+        TRUSTED_PROXIES=_count("TRUSTED_PROXIES", env("TRUSTED_PROXIES")),
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
     )
@@ -129,6 +148,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     auth.init_app(app)
     events.init_app(app)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Outside the Socket.IO middleware, so sockets see the client's address too.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)

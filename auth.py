@@ -1,8 +1,13 @@
-"""Accounts: register, sign in and out (pages and JSON API), API tokens, socket identity."""
+"""Accounts: register, sign in and out (pages and JSON API), API tokens, socket identity.
+
+Password hashes (scrypt, ~100 ms of CPU) run through ``RUN_IN_THREAD``, which the serving
+entry point sets to its async server's OS thread pool, so they never stall the event loop.
+"""
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from flask import (
     Blueprint,
@@ -38,33 +43,109 @@ login_manager.login_message = "Sign in to chat."
 
 def init_app(app) -> None:
     login_manager.init_app(app)
-    # Failed sign-ins per address and username: slows down password guessing.
     cfg = app.config
+    storage, prefix = cfg["REDIS_URL"] or "memory://", cfg["SOCKETIO_CHANNEL"]
+    # Failed sign-ins, per address and username (password guessing) and per address
+    # (guessing across many names); new accounts per address.
     app.extensions["signin_limit"] = chat.RateLimit(
-        cfg["SIGNIN_RATE_LIMIT"],
-        cfg["REDIS_URL"] or "memory://",
-        "sign-in",
-        cfg["SOCKETIO_CHANNEL"],
+        cfg["SIGNIN_RATE_LIMIT"], storage, "sign-in", prefix
+    )
+    app.extensions["signin_address_limit"] = chat.RateLimit(
+        cfg["SIGNIN_ADDRESS_RATE_LIMIT"], storage, "sign-in-address", prefix
+    )
+    app.extensions["register_limit"] = chat.RateLimit(
+        cfg["REGISTER_RATE_LIMIT"], storage, "register", prefix
     )
 
 
-def _signin_key(username: str) -> tuple[str, str]:
-    return request.remote_addr or "unknown", username.lower()
+# --- hashing off the event loop ------------------------------------------------------
+
+
+def _in_thread(fn, *args):
+    """``fn(*args)`` on the entry point's OS thread pool (inline when it gave none)."""
+    run = current_app.config.get("RUN_IN_THREAD")
+    return run(fn, *args) if run is not None else fn(*args)
+
+
+def hash_password(password: str) -> str:
+    return _in_thread(generate_password_hash, password, current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    return _in_thread(check_password_hash, password_hash, password)
+
+
+def _dummy_hash() -> str:
+    """A hash no password matches, made like real ones: checking a name that does not
+    exist costs what checking one that does costs, so timing tells nothing."""
+    extensions = current_app.extensions
+    if "dummy_password_hash" not in extensions:
+        extensions["dummy_password_hash"] = hash_password(secrets.token_hex(16))
+    return extensions["dummy_password_hash"]
+
+
+# --- throttles -----------------------------------------------------------------------
+
+
+def client_address() -> str:
+    """The client's address; behind TRUSTED_PROXIES proxies, ProxyFix has set it from
+    X-Forwarded-For."""
+    return request.remote_addr or "unknown"
+
+
+def _signin_keys(username: str) -> tuple[str, str]:
+    name = username.lower() if chat.USERNAME_RE.fullmatch(username) else "-"
+    return client_address(), name
+
+
+def _signin_allowed(address: str, name: str) -> bool:
+    ext = current_app.extensions
+    return ext["signin_limit"].allows(address, name) and ext["signin_address_limit"].allows(address)
+
+
+def _count_failure(address: str, name: str) -> bool:
+    """Count a failed sign-in; False when it went over a limit (then it is not an answer)."""
+    ext = current_app.extensions
+    per_name = ext["signin_limit"].hit(address, name)
+    per_address = ext["signin_address_limit"].hit(address)
+    return per_name and per_address
 
 
 def sign_in(username: object, password: object) -> User | chat.Failure:
-    """The user these credentials belong to, or why not (wrong, or too many failures)."""
+    """The user these credentials belong to, or why not (wrong, or too many failures).
+
+    Only failures count, per address and username and per address: a right password
+    from an address without failures always passes, wherever others guess from. Each
+    count is one atomic step of the limiter, and the answer is decided after it, so a
+    burst of parallel guesses gets at most the limit's worth of "wrong" answers; the rest
+    (the right password among them) are told to wait.
+    """
     if not isinstance(username, str) or not isinstance(password, str):
         return chat.Failure("unauthorized", "wrong username or password")
-    limit = current_app.extensions["signin_limit"]
-    key = _signin_key(username)
-    if not limit.allows(*key):
-        return chat.Failure("rate_limited", "too many failed sign-ins, try again in a few minutes")
+    address, name = _signin_keys(username)
+    too_many = chat.Failure("rate_limited", "too many failed sign-ins, try again in a few minutes")
+    if not _signin_allowed(address, name):
+        return too_many
     user = authenticate(username, password)
     if user is None:
-        limit.hit(*key)
+        if not _count_failure(address, name):
+            return too_many
         return chat.Failure("unauthorized", "wrong username or password")
+    if not _signin_allowed(address, name):  # failures counted meanwhile reached the limit
+        return too_many
     return user
+
+
+def _registration_allowed() -> bool:
+    return current_app.extensions["register_limit"].hit(client_address())
+
+
+TOO_MANY_ACCOUNTS = chat.Failure(
+    "rate_limited", "too many new accounts from your address, try again later"
+)
+
+
+# --- who is signed in ----------------------------------------------------------------
 
 
 @login_manager.unauthorized_handler
@@ -104,8 +185,7 @@ def create_user(username: str, password: str) -> User | None:
     """A new account, committed; None when the name is taken (in any letter case)."""
     if chat.find_user(username) is not None:
         return None
-    method = current_app.config["PASSWORD_HASH_METHOD"]
-    user = User(username=username, password_hash=generate_password_hash(password, method))
+    user = User(username=username, password_hash=hash_password(password))
     db.session.add(user)
     try:
         db.session.commit()
@@ -116,11 +196,10 @@ def create_user(username: str, password: str) -> User | None:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    # A name that cannot exist is not looked up (NUL in a query is an error on PostgreSQL).
+    """The user with these credentials, or None; one password hash either way."""
     user = chat.find_user(username) if chat.USERNAME_RE.fullmatch(username) else None
-    if user is None or not check_password_hash(user.password_hash, password):
-        return None
-    return user
+    matches = _password_matches(user.password_hash if user else _dummy_hash(), password)
+    return user if user is not None and matches else None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -181,16 +260,25 @@ def _safe_next(target: str | None) -> str:
     return url_for("views.index")
 
 
+def _first_letter_up(failure: chat.Failure) -> str:
+    return failure.message[0].upper() + failure.message[1:] + "."
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
+    status = 200
     if form.validate_on_submit():
+        if not _registration_allowed():
+            form.username.errors.append(_first_letter_up(TOO_MANY_ACCOUNTS))
+            return render_template("register.html", form=form), 429
         user = create_user(form.username.data, form.password.data)
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.username.errors.append("That username is taken.")
-    status = 400 if form.errors else 200
+    if form.errors:
+        status = 400
     return render_template("register.html", form=form), status
 
 
@@ -203,7 +291,7 @@ def login():
         if not isinstance(user, chat.Failure):
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append(user.message[0].upper() + user.message[1:] + ".")
+        form.password.errors.append(_first_letter_up(user))
         status = 429 if user.code == "rate_limited" else 400
     elif form.errors:
         status = 400
@@ -256,13 +344,16 @@ def _json_body(shape: str) -> dict | chat.Failure:
 
 @bp.post("/api/register")
 def api_register():
-    """{username, password} -> 201 {username}; 409 username_taken; 400 invalid_payload."""
+    """{username, password} -> 201 {username}; 409 username_taken; 400 invalid_payload;
+    429 after too many new accounts from one address."""
     body = _json_body("{username, password}")
     if isinstance(body, chat.Failure):
         return json_error(body)
     failure = check_credentials(body.get("username"), body.get("password"))
     if failure:
         return json_error(failure)
+    if not _registration_allowed():
+        return json_error(TOO_MANY_ACCOUNTS)
     user = create_user(body["username"], body["password"])
     if user is None:
         return json_error(chat.Failure("username_taken", "that username is taken"))

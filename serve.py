@@ -58,8 +58,22 @@ def _listen_without_nagle() -> None:
         )
 
 
+def _run_in_thread():
+    """How the app runs CPU-bound work (password hashes) on a real OS thread, so the
+    event loop keeps serving meanwhile; threading needs nothing (None: inline)."""
+    if ASYNC_MODE == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute
+    if ASYNC_MODE == "gevent":
+        import gevent
+
+        return lambda fn, *args: gevent.get_hub().threadpool.apply(fn, args)
+    return None
+
+
 def main() -> None:
-    app = create_app({"ASYNC_MODE": ASYNC_MODE})
+    app = create_app({"ASYNC_MODE": ASYNC_MODE, "RUN_IN_THREAD": _run_in_thread()})
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()

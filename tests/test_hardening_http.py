@@ -1,16 +1,22 @@
-"""What a hostile HTTP client sends that the database cannot take, and the answers it gets
-when something fails."""
+"""What a hostile HTTP client tries: hashing to stall the server, guessing passwords from
+many names or behind the proxy's address, locking others out, payloads the database cannot
+take, and the answers it gets when something fails."""
 
 from __future__ import annotations
 
+import statistics
+import threading
+import time
+
 import pytest
+import werkzeug.security
 from sqlalchemy import delete, func, select
 
 import auth as auth_module
 import chat
 from models import Membership, Message, User, db
 from tests.conftest import PASSWORD, base_config
-from tests.helpers import join, send
+from tests.helpers import csrf_token, join, send
 
 WRONG = "not the password"
 
@@ -20,6 +26,154 @@ def token_status(client, username: str, password: str, **headers) -> int:
         "/api/token", json={"username": username, "password": password}, headers=headers
     )
     return response.status_code
+
+
+# --- #2 hashing off the loop, throttled ----------------------------------------------
+
+
+@pytest.fixture
+def hashes(app):
+    """The app's password hashes as the entry point's thread pool sees them."""
+    calls: list[tuple[str, tuple]] = []
+
+    def run_in_thread(fn, *args):
+        calls.append((fn.__name__, args))
+        return fn(*args)
+
+    app.config["RUN_IN_THREAD"] = run_in_thread
+    return calls
+
+
+def test_every_password_hash_runs_on_the_thread_pool(app, client, auth, hashes):
+    assert auth.register("alice").status_code == 201
+    assert [name for name, _ in hashes] == ["generate_password_hash"]
+    hashes.clear()
+    auth.token("alice")
+    assert token_status(client, "alice", WRONG) == 401
+    assert auth.login(app.test_client(), "alice").status_code == 302
+    assert [name for name, _ in hashes] == ["check_password_hash"] * 3
+
+
+def test_an_unknown_username_costs_the_same_hash_as_a_known_one(app, client, auth, hashes):
+    auth.register("alice")
+    hashes.clear()
+    assert token_status(client, "alice", WRONG) == 401
+    assert token_status(client, "nobody", WRONG) == 401
+    assert token_status(client, "not a valid name!", WRONG) == 401
+    checks = [args for name, args in hashes if name == "check_password_hash"]
+    assert len(checks) == 3  # (the first unknown name also made the dummy hash)
+    known, unknown, invalid = (args[0] for args in checks)
+    method = app.config["PASSWORD_HASH_METHOD"]
+    assert known.startswith(method) and unknown.startswith(method) and invalid == unknown
+
+
+@pytest.mark.app_config(PASSWORD_HASH_METHOD="scrypt")
+def test_sign_in_takes_as_long_for_an_unknown_name_as_for_a_known_one(client, auth):
+    auth.register("alice")
+    token_status(client, "nobody", WRONG)  # the first unknown name makes the dummy hash
+    known, unknown = [], []
+    for _ in range(5):
+        for name, times in (("alice", known), ("nobody", unknown)):
+            start = time.perf_counter()
+            assert token_status(client, name, WRONG) == 401
+            times.append(time.perf_counter() - start)
+    # Both are one scrypt (~100 ms here); without the dummy hash, unknown took ~4 ms. The
+    # machine is shared: compare medians, with room for noise.
+    assert statistics.median(unknown) > 0.3 * statistics.median(known), (known, unknown)
+
+
+@pytest.mark.app_config(REGISTER_RATE_LIMIT="3/hour")
+def test_registration_is_throttled_per_address(client, auth):
+    assert [auth.register(f"user{i}").status_code for i in range(3)] == [201] * 3
+    response = auth.register("user3")
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    page = client.post(
+        "/register",
+        data={
+            "username": "user4",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "csrf_token": csrf_token(client, "/register"),
+        },
+    )
+    assert page.status_code == 429 and "Too many new accounts" in page.get_data(as_text=True)
+    elsewhere = client.post(
+        "/api/register",
+        json={"username": "user5", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "192.0.2.50"},
+    )
+    assert elsewhere.status_code == 201
+
+
+@pytest.mark.app_config(SIGNIN_ADDRESS_RATE_LIMIT="5/5minutes")
+def test_guessing_across_many_names_from_one_address_is_throttled(client, auth):
+    auth.register("alice")
+    assert [token_status(client, f"name{i}", WRONG) for i in range(5)] == [401] * 5
+    assert token_status(client, "name5", WRONG) == 429
+    assert token_status(client, "alice", PASSWORD) == 429  # this address has failed enough
+    other = {"environ_base": {"REMOTE_ADDR": "192.0.2.60"}}
+    response = client.post("/api/token", json={"username": "alice", "password": PASSWORD}, **other)
+    assert response.status_code == 200
+
+
+# --- #3 no lockout of others; behind a proxy ------------------------------------------
+
+
+@pytest.mark.app_config(TRUSTED_PROXIES=1, SIGNIN_RATE_LIMIT="3/5minutes")
+def test_failures_elsewhere_never_lock_out_the_right_password_behind_the_proxy(client, auth):
+    auth.register("alice")
+    attacker = {"X-Forwarded-For": "198.51.100.7"}
+    codes = [token_status(client, "alice", WRONG, **attacker) for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    # The attacker names alice's address; nginx appends the attacker's own.
+    spoofed = {"X-Forwarded-For": "203.0.113.5, 198.51.100.7"}
+    assert token_status(client, "alice", WRONG, **spoofed) == 429
+    alice = {"X-Forwarded-For": "203.0.113.5"}
+    assert token_status(client, "alice", PASSWORD, **alice) == 200
+    browser = app_client_with(client, "203.0.113.5")
+    assert auth.login(browser, "alice").status_code == 302
+
+
+def app_client_with(client, address: str):
+    browser = client.application.test_client()
+    browser.environ_base["HTTP_X_FORWARDED_FOR"] = address
+    return browser
+
+
+@pytest.mark.app_config(SIGNIN_RATE_LIMIT="3/5minutes")
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, auth):
+    auth.register("alice")
+    codes = [
+        token_status(client, "alice", WRONG, **{"X-Forwarded-For": f"198.51.100.{i}"})
+        for i in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]  # a made-up address does not reset the count
+
+
+@pytest.mark.app_config(SIGNIN_RATE_LIMIT="3/5minutes")
+def test_parallel_guesses_get_no_more_answers_than_the_limit(app, auth, monkeypatch):
+    auth.register("alice")
+    guesses = 8
+    barrier = threading.Barrier(guesses, timeout=20)
+    check = werkzeug.security.check_password_hash
+
+    def check_together(password_hash, password):
+        barrier.wait()  # every guess has passed the limit check before any is counted
+        return check(password_hash, password)
+
+    monkeypatch.setattr(auth_module, "check_password_hash", check_together)
+    codes: list[int] = []
+
+    def guess(i: int) -> None:
+        codes.append(token_status(app.test_client(), "alice", f"guess number {i}"))
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(codes) == [401] * 3 + [429] * (guesses - 3)
 
 
 # --- #6 what the database cannot take -------------------------------------------------
