@@ -1,4 +1,4 @@
-"""Database models: users, rooms, memberships and messages."""
+"""Database models: users, their browser sessions, rooms, memberships and messages."""
 
 from __future__ import annotations
 
@@ -96,6 +96,8 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Carried in every API token; raising it ends every token issued before.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Usernames are unique case-insensitively: "Alice" and "alice" are one account.
     __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
@@ -104,9 +106,28 @@ class User(db.Model):
     is_authenticated = True
     is_active = True
     is_anonymous = False
+    # The browser session this request signed in with (set by the session loader), or None.
+    session_id = None
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The session cookie carries the id; signing out deletes the row,
+    so a copy of the cookie kept from before stops working."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # One primary-key read gives the session and its user.
+    user: Mapped[User] = relationship(lazy="joined")
+
+    # "End every session of this user" (sign out everywhere, password change).
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
 
 
 class Room(db.Model):

@@ -59,11 +59,12 @@ def test_every_route_answers_503_while_the_database_is_down(outage_app, postgres
             ("get", "/api/rooms/r/messages", {"headers": bearer}),
             ("post", "/api/register", {"json": {"username": "bob", "password": PASSWORD}}),
             ("post", "/api/token", {"json": {"username": "alice", "password": PASSWORD}}),
+            ("post", "/api/logout-everywhere", {"headers": bearer}),
         ]:
             response = getattr(api, method)(path, **kwargs)
             assert response.status_code == 503, (path, response.get_data(as_text=True))
             assert response.get_json()["error"]["code"] == "unavailable", path
-        for path in ("/", "/chat?room=r"):
+        for path in ("/", "/chat?room=r", "/password"):
             page = browser.get(path)
             assert page.status_code == 503, path
             assert "unavailable" in page.get_data(as_text=True), path
