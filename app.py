@@ -11,7 +11,7 @@ import os
 import secrets
 
 import redis
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -57,6 +57,16 @@ def _database_url(url: str) -> str:
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg2{sep}{rest}"
     return url
+
+
+def _flag(name: str, value: str | None) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off (unset or empty: off)."""
+    text = (value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be 1/true/yes/on or 0/false/no/off, not {value!r}")
 
 
 def _count(name: str, value: str | None, default: int = 0) -> int:
@@ -126,6 +136,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         RUN_IN_THREAD=None,
         # How many proxies in front set X-Forwarded-For (and -Proto): 0 trusts none.
         TRUSTED_PROXIES=_count("TRUSTED_PROXIES", env("TRUSTED_PROXIES")),
+        SESSION_COOKIE_SECURE=_flag("SESSION_COOKIE_SECURE", env("SESSION_COOKIE_SECURE")),
+        # Strict-Transport-Security max-age in seconds; 0 sends no header.
+        HSTS_MAX_AGE=_count("HSTS_MAX_AGE", env("HSTS_MAX_AGE")),
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
     )
@@ -171,6 +184,8 @@ def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if max_age := current_app.config["HSTS_MAX_AGE"]:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     return response
 
 

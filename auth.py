@@ -409,10 +409,20 @@ class SignOutEverywhereForm(FlaskForm):
     pass
 
 
+# What a browser removes from a URL before reading it (WHATWG URL): every tab and newline,
+# then C0 controls and spaces at either end. It also reads "\" as "/".
+_URL_NOISE_RE = re.compile("[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
+
+
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: "//evil.example" and absolute URLs are open redirects.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """A same-site path to go to after signing in, judged as the browser will read it
+    ("/\\t/evil.example" is "//evil.example" to a browser: another site)."""
+    if isinstance(target, str):
+        path = _URL_NOISE_RE.sub("", target).strip(_C0_AND_SPACE).replace("\\", "/")
+        if path.startswith("/") and not path.startswith("//") and not _CONTROL_RE.search(path):
+            return path
     return url_for("views.index")
 
 

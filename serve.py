@@ -72,13 +72,34 @@ def _run_in_thread():
     return None
 
 
+def _no_debugger() -> dict:
+    """Werkzeug's interactive debugger runs code for whoever reaches it: never serve it,
+    whatever FLASK_DEBUG says (socketio.run would wrap the app in it when app.debug)."""
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+
+        # eventlet.wsgi sends tracebacks to the client by default.
+        server = eventlet.wsgi.server
+        eventlet.wsgi.server = lambda *args, **kwargs: server(*args, **kwargs, debug=False)
+    options = {"debug": False, "use_reloader": False}
+    if ASYNC_MODE == "threading":
+        options["use_debugger"] = False  # app.run re-reads FLASK_DEBUG by itself
+    return options
+
+
 def main() -> None:
     app = create_app({"ASYNC_MODE": ASYNC_MODE, "RUN_IN_THREAD": _run_in_thread()})
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()
     print(f"chat-on-flask ({ASYNC_MODE}) on http://{host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=ASYNC_MODE == "threading")
+    socketio.run(
+        app,
+        host=host,
+        port=port,
+        allow_unsafe_werkzeug=ASYNC_MODE == "threading",
+        **_no_debugger(),
+    )
 
 
 if __name__ == "__main__":

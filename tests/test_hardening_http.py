@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 
 import auth as auth_module
 import chat
+from app import create_app
 from models import Membership, Message, User, db
 from tests.conftest import PASSWORD, base_config
 from tests.helpers import csrf_token, join, send
@@ -176,6 +177,37 @@ def test_parallel_guesses_get_no_more_answers_than_the_limit(app, auth, monkeypa
     assert sorted(codes) == [401] * 3 + [429] * (guesses - 3)
 
 
+# --- #4 where to go after signing in --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%09/evil.example/",  # a browser drops the tab: //evil.example/
+        "/%0a/x",  # a newline in a header: 500 before
+        "/%0d%0a/evil.example",
+        "/%5Cevil.example",  # "\" reads as "/": //evil.example
+        "%5C%5Cevil.example",
+        "%20//evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/%00",
+    ],
+)
+def test_next_never_leaves_the_site_as_the_browser_reads_it(client, auth, target):
+    auth.register("alice")
+    form = {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+    response = client.post(f"/login?next={target}", data=form)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_next_keeps_a_local_path(client, auth):
+    auth.register("alice")
+    form = {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+    response = client.post("/login?next=/chat%3Froom%3Dr", data=form)
+    assert response.headers["Location"] == "/chat?room=r"
+
+
 # --- #6 what the database cannot take -------------------------------------------------
 
 
@@ -238,6 +270,41 @@ def test_the_largest_integer_id_is_still_a_valid_query(connect, client, auth):
     headers = {"Authorization": f"Bearer {auth.token('alice')}"}
     response = client.get(f"/api/rooms/r/messages?before_id={2**31 - 1}", headers=headers)
     assert response.status_code == 200 and len(response.get_json()["messages"]) == 1
+
+
+# --- #9 cookies and transport security as settings ------------------------------------
+
+
+def test_secure_cookie_and_hsts_are_settings(monkeypatch, database_url, auth):
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    monkeypatch.setenv("HSTS_MAX_AGE", "31536000")
+    app = create_app(base_config(database_url))
+    client = app.test_client()
+    auth.register("alice")
+    response = auth.login(client, "alice")
+    assert response.status_code == 302
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_by_default_no_hsts_and_the_cookie_works_over_plain_http(client, auth):
+    auth.register("alice")
+    response = auth.login(client, "alice")
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SESSION_COOKIE_SECURE", "maybe"), ("HSTS_MAX_AGE", "-1"), ("TRUSTED_PROXIES", "one")],
+)
+def test_a_bad_security_setting_fails_at_startup(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        create_app({"ASYNC_MODE": "threading", "SECRET_KEY": "x"})
 
 
 # --- #10 failures are labelled for what they are --------------------------------------

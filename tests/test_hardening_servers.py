@@ -1,5 +1,5 @@
 """The real server (serve.py) under a hostile client: password hashes must not stall the
-event loop."""
+event loop, and Werkzeug's debugger is never served, whatever FLASK_DEBUG says."""
 
 from __future__ import annotations
 
@@ -68,3 +68,20 @@ def test_password_hashing_does_not_stall_the_event_loop(tmp_path, mode):
     # Measured here: median 11 ms (eventlet) and 24 ms (gevent) with hashing on threads;
     # 245 and 183 ms with each hash on the loop, holding every other request.
     assert statistics.median(latencies) < 0.06, sorted(latencies)
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
+def test_flask_debug_never_serves_the_werkzeug_debugger(tmp_path, mode):
+    server = start(tmp_path, mode, FLASK_DEBUG="1")
+    try:
+        console = requests.get(server.url + "/console", timeout=10)
+        resource = requests.get(
+            server.url + "/",
+            params={"__debugger__": "yes", "cmd": "resource", "f": "style.css"},
+            timeout=10,
+        )
+    finally:
+        server.stop()
+    assert console.status_code == 404
+    assert "Werkzeug" not in console.text and "debugger" not in console.text.lower()
+    assert "text/css" not in resource.headers.get("Content-Type", "")
