@@ -69,3 +69,12 @@ def test_the_servers_trust_exactly_the_nginx_in_front_of_them():
     for block in locations:
         assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in block
         assert "proxy_set_header X-Forwarded-Proto $scheme;" in block
+
+
+def test_the_new_settings_are_in_env_example_and_the_readme():
+    example = (ROOT / ".env.example").read_text().splitlines()
+    readme = (ROOT / "README.md").read_text()
+    for name in ("TRUSTED_PROXIES", "SESSION_COOKIE_SECURE", "HSTS_MAX_AGE"):
+        index = next(i for i, line in enumerate(example) if line.startswith(f"{name}="))
+        assert example[index - 1].startswith("#"), name
+        assert f"| `{name}` |" in readme, name
