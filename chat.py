@@ -67,15 +67,16 @@ class Failure:
         return error
 
 
-# The one table of error codes and the HTTP status each answers with.
+# Every error code and the HTTP status a route answers it with (sockets send the code).
+# An HTTP error with a status is called by the first code listed for it.
 HTTP_STATUS = {
     "invalid_payload": 400,
+    "too_long": 400,
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,
-    "not_in_room": 409,
     "username_taken": 409,
-    "too_long": 413,
+    "not_in_room": 409,
     "rate_limited": 429,
     "internal_error": 500,
     "unavailable": 503,
@@ -809,9 +810,18 @@ def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
 class RateLimit:
     """A moving-window limit per key (a user, an address); ``off`` disables it."""
 
-    def __init__(self, spec: str, storage_uri: str = "memory://", namespace: str = "messages"):
+    def __init__(
+        self,
+        spec: str,
+        storage_uri: str = "memory://",
+        namespace: str = "messages",
+        key_prefix: str = "chat-on-flask",
+    ):
         self.item = None if spec.strip().lower() == "off" else parse_limit(spec)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        # Redis keys start with the deployment's channel name: two deployments on one
+        # Redis never share budgets (the memory storage ignores the prefix).
+        storage = storage_from_string(storage_uri, key_prefix=f"{key_prefix}:limits")
+        self.limiter = MovingWindowRateLimiter(storage)
         self.namespace = namespace
 
     def hit(self, *key: object) -> bool:

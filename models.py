@@ -1,7 +1,8 @@
-"""Database models: users, rooms, memberships and messages."""
+"""Database models: users, their browser sessions, rooms, memberships and messages."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -18,7 +19,14 @@ from sqlalchemy import (
     event,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -43,19 +51,58 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 EVENTS_BIND = "events"
 
 
-def use_wal_on_sqlite(engine) -> None:
-    """SQLite as the embedded default needs two settings on every connection: write-ahead
-    logging (readers never wait for the writer) and foreign keys, which SQLite enforces
-    only when asked (else a message could point at no room)."""
+def ping_idle_connections(engine, idle: float = 0.2) -> None:
+    """Check a pooled connection with a round trip only when it sat unused for ``idle``
+    seconds: one that was just used is alive, so busy events pay nothing (pool_pre_ping
+    would ping before every event), while after an outage (which lasts longer than that)
+    every stale connection is found and replaced before an event uses it."""
+
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection, record):
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        last = record.info.get("last_used")
+        if last is None or time.monotonic() - last < idle:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as error:
+            # The pool throws this connection away and checks out a fresh one.
+            raise DisconnectionError("stale pooled connection") from error
+
+
+def configure_sqlite(engine) -> None:
+    """Per-connection settings for the SQLite default.
+
+    Write-ahead logging, so readers never wait for the writer; and foreign keys, which
+    SQLite enforces only when each connection asks (ON DELETE CASCADE included).
+    """
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection, _record):
+    def _pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+# The largest value an `Integer` column holds on PostgreSQL (SQLite's are 64-bit): ids and
+# counts from clients are bounded by it before they reach a query.
+MAX_INTEGER = 2**31 - 1
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database cannot be reached (an outage, 503)
+    rather than a bug or a refused statement (500)."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | DisconnectionError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def utcnow() -> datetime:
@@ -78,6 +125,8 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Carried in every API token; raising it ends every token issued before.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Usernames are unique case-insensitively: "Alice" and "alice" are one account.
     __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
@@ -86,9 +135,28 @@ class User(db.Model):
     is_authenticated = True
     is_active = True
     is_anonymous = False
+    # The browser session this request signed in with (set by the session loader), or None.
+    session_id = None
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The session cookie carries the id; signing out deletes the row,
+    so a copy of the cookie kept from before stops working."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # One primary-key read gives the session and its user.
+    user: Mapped[User] = relationship(lazy="joined")
+
+    # "End every session of this user" (sign out everywhere, password change).
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
 
 
 class Room(db.Model):

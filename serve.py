@@ -59,6 +59,35 @@ def _listen_without_nagle() -> None:
         )
 
 
+def _run_in_thread():
+    """How the app runs CPU-bound work (password hashes) on a real OS thread, so the
+    event loop keeps serving meanwhile; threading needs nothing (None: inline)."""
+    if ASYNC_MODE == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute
+    if ASYNC_MODE == "gevent":
+        import gevent
+
+        return lambda fn, *args: gevent.get_hub().threadpool.apply(fn, args)
+    return None
+
+
+def _no_debugger() -> dict:
+    """Werkzeug's interactive debugger runs code for whoever reaches it: never serve it,
+    whatever FLASK_DEBUG says (socketio.run would wrap the app in it when app.debug)."""
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+
+        # eventlet.wsgi sends tracebacks to the client by default.
+        server = eventlet.wsgi.server
+        eventlet.wsgi.server = lambda *args, **kwargs: server(*args, **kwargs, debug=False)
+    options = {"debug": False, "use_reloader": False}
+    if ASYNC_MODE == "threading":
+        options["use_debugger"] = False  # app.run re-reads FLASK_DEBUG by itself
+    return options
+
+
 def _raise_open_file_limit() -> int:
     """Every connection is a file descriptor: take the soft limit up to the hard one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -73,7 +102,7 @@ def _raise_open_file_limit() -> int:
 
 
 def main() -> None:
-    config = {"ASYNC_MODE": ASYNC_MODE}
+    config = {"ASYNC_MODE": ASYNC_MODE, "RUN_IN_THREAD": _run_in_thread()}
     if ASYNC_MODE == "eventlet":
         import eventlet.wsgi
 
@@ -95,7 +124,12 @@ def main() -> None:
         options["max_size"] = max(1024, files - 64)
     print(f"chat-on-flask ({ASYNC_MODE}) on http://{host}:{port}", flush=True)
     socketio.run(
-        app, host=host, port=port, allow_unsafe_werkzeug=ASYNC_MODE == "threading", **options
+        app,
+        host=host,
+        port=port,
+        allow_unsafe_werkzeug=ASYNC_MODE == "threading",
+        **_no_debugger(),
+        **options,
     )
 
 

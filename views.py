@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import chat
 import events
 from auth import LoginForm, json_error
-from models import db
+from models import MAX_INTEGER, db
 
 bp = Blueprint("views", __name__)
 
@@ -89,19 +89,25 @@ def api_directory():
 def api_room_messages(room: str):
     """{messages, has_more}: the same page as load_history (?before_id=&limit=)."""
     before_id, limit = _int_arg("before_id"), _int_arg("limit")
+    for value in (before_id, limit):
+        if isinstance(value, chat.Failure):
+            return json_error(value)
     page = chat.read_page(current_user.username, room, before_id, limit)
     if isinstance(page, chat.Failure):
-        return json_error(page, chat.HTTP_STATUS[page.code])
+        return json_error(page)
     return page
 
 
-def _int_arg(name: str) -> int | str | None:
-    """A query argument as an int when it is one; anything else is left for validation."""
+def _int_arg(name: str) -> int | str | chat.Failure | None:
+    """A query argument as an int when it is one, refused past what an Integer column
+    holds; anything else is left for validation."""
     value = request.args.get(name)
-    if value is None:
-        return None
-    # Ten digits at most: longer numbers are out of range anyway, and never parsed.
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else value
+    if value is None or not (value.isascii() and value.isdigit()):
+        return value
+    # Digits counted first: int() refuses more than 4,300 of them with a ValueError.
+    if len(value.lstrip("0")) > len(str(MAX_INTEGER)) or int(value) > MAX_INTEGER:
+        return chat.invalid(f"{name} must be an integer from 0 to {MAX_INTEGER}")
+    return int(value)
 
 
 @bp.get("/healthz")

@@ -33,6 +33,13 @@ def run_migrations_online() -> None:
             log.info("No changes in schema detected.")
 
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode copies a table and drops the old one; with foreign keys on (the
+            # app turns them on per connection), that drop would cascade to every row that
+            # references it. SQLite ignores this pragma inside a transaction, hence commit.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -41,6 +48,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # back to the pool as it was
+            connection.commit()
 
 
 if context.is_offline_mode():
