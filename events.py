@@ -558,12 +558,11 @@ def remove_room(user_id: int, room: str) -> None:
     current_app.extensions["control"].publish({"do": "drop_room", "user": user_id, "room": room})
 
 
-def sign_out(user_id: int, session_id: str | None) -> None:
+@auth.sessions_ended.connect
+def _sessions_ended(app, user_id: int, session_id: str | None) -> None:
     """signed_out to the connections of one browser session (or, with None, of every
     session and token of the user), which are then disconnected, on every process."""
-    current_app.extensions["control"].publish(
-        {"do": "sign_out", "user": user_id, "session": session_id}
-    )
+    app.extensions["control"].publish({"do": "sign_out", "user": user_id, "session": session_id})
 
 
 class Control:

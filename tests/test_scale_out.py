@@ -4,6 +4,7 @@ message sent through one reaches clients of the other, and the rate limit is sha
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -143,3 +144,24 @@ def test_removing_a_room_reaches_connections_on_the_other_process(servers):
     finally:
         hal.close()
         ida_there.close()
+
+
+def test_logout_everywhere_signs_out_sockets_on_the_other_process(servers):
+    import requests
+
+    first, second = servers
+    register(first, "jan")
+    there = Client(second, "jan")
+    try:
+        there.call("joined_room", {"room": "bye"})
+        response = requests.post(
+            first.url + "/api/logout-everywhere", headers=_bearer(first, "jan"), timeout=10
+        )
+        assert response.status_code == 204
+        assert there.wait_for("signed_out") == [{}]
+        deadline = time.monotonic() + 10
+        while there.sio.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not there.sio.connected
+    finally:
+        there.close()
