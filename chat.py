@@ -40,6 +40,9 @@ MAX_CLIENT_ID_LENGTH = 64
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 REPLAY_LIMIT = 1000
+# A replay bigger than this (in characters of text) is sent as a reset page instead, so
+# no single emit grows without bound (1,000 messages of 4,000 characters would be 4 MB+).
+REPLAY_MAX_TEXT = 1_000_000
 MAX_ID = 2**31 - 1  # PostgreSQL integer columns stop here
 DIRECTORY_SIZE = 50
 
@@ -784,6 +787,11 @@ def read_page(username: str, name: object, before_id: object, limit: object) -> 
     return {"messages": messages_, "has_more": has_more}
 
 
+def payload_size(messages_: list[dict]) -> int:
+    """About how many characters these messages take on the wire."""
+    return sum(len(m["message"] or "") + 200 for m in messages_)
+
+
 def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
     """The ``rejoin_room`` payload for a client that has seen up to ``last_id``, or None.
 
@@ -796,7 +804,7 @@ def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
     else:
         rows = _run(_NEWER_THAN, room_id=room_id, last_id=last_id, limit=REPLAY_LIMIT + 1).all()
         page, has_more = [message_dict(row, room) for row in rows], False
-        if len(rows) > REPLAY_LIMIT:
+        if len(rows) > REPLAY_LIMIT or payload_size(page) > REPLAY_MAX_TEXT:
             page, has_more = history(room_id, room)
             reset = True
     if not page:

@@ -37,7 +37,7 @@ import ws
 from chat import Failure, invalid
 from models import db, isoformat
 from presence import Connection, OpenRoom, Presence, RedisPresence
-from ratelimit import MessageLimit, RedisMessageLimit
+from ratelimit import EVENT_BUDGETS, Budgets, MessageLimit, RedisMessageLimit
 
 log = logging.getLogger(__name__)
 socketio = SocketIO()
@@ -112,6 +112,7 @@ def init_app(app) -> None:
         app.extensions["presence"] = Presence()
         app.extensions["message_limit"] = MessageLimit(cfg["RATE_LIMIT"])
     app.extensions["control"] = Control(app.extensions["presence"], shared, channel)
+    app.extensions["budgets"] = Budgets(cfg.get("EVENT_BUDGETS") or EVENT_BUDGETS)
     app.teardown_appcontext(chat.close_db_connection)
     _track_acks(socketio.server)
     _guard_packets(socketio.server)
@@ -190,6 +191,9 @@ def chat_event(handler=None, *, in_room: bool = False):
         me = presence().identity(request.sid)
         if me is None:
             return _reply(Failure("unauthorized", "connection has no identity"))
+        over = _over_budget(me, handler.__name__)
+        if over is not None:
+            return _reply(over)
         if len(args) != 1 or not isinstance(args[0], dict):
             return _reply(invalid("payload must be one JSON object"))
         data = args[0]
@@ -220,6 +224,14 @@ def on_error(error: Exception) -> dict | bool:
     if isinstance(error, redis.RedisError):
         return _reply(Failure("unavailable", "the message service is unavailable, try again"))
     return _reply(Failure("internal_error", "the server failed to handle this event"))
+
+
+def _over_budget(me: Connection, name: str) -> Failure | None:
+    """Spend one of this connection's budget for the event (garbage pays too)."""
+    wait = current_app.extensions["budgets"].spend(me.budgets, name)
+    if wait is None:
+        return None
+    return Failure("rate_limited", f"too many {name} events, slow down", round(wait, 3))
 
 
 class NamedRoom:
@@ -255,6 +267,9 @@ def connect(auth_data=None):
     if user is None:
         # python-socketio's exception (not the builtin one) refuses the connection.
         raise flask_socketio.ConnectionRefusedError("unauthorized")
+    cap = current_app.config["MAX_CONNECTIONS_PER_USER"]
+    if presence().connections_per_user(user.id) >= cap:
+        raise flask_socketio.ConnectionRefusedError(f"at most {cap} connections per user")
     connection = Connection(user.id, user.username, getattr(user, "session_id", None))
     join_room(user_channel(user.id))
     if presence().connect(request.sid, connection):
@@ -320,6 +335,13 @@ def joined_room(me: Connection, data: dict):
     target = chat.resolve_room(_me(me), data.get("room"), data.get("peer"))
     if isinstance(target, Failure):
         return target
+    cap = current_app.config["MAX_ROOMS_PER_CONNECTION"]
+    if target.name not in me.rooms and len(me.rooms) >= cap:
+        return Failure("forbidden", f"at most {cap} rooms open per connection: leave one first")
+    budgets = current_app.extensions["budgets"]
+    wait = budgets.in_debt(me.budgets, "replay_bytes")
+    if wait is not None:
+        return Failure("rate_limited", "too much history sent lately, slow down", round(wait, 3))
     room, joined, peer_added = chat.enter_room(_me(me), target)
     # Into the Socket.IO rooms before reading history: a message committed meanwhile is
     # in the history, the broadcast or both (the client dedupes by id), never neither.
@@ -337,6 +359,7 @@ def joined_room(me: Connection, data: dict):
         )
     catch_up = chat.replay(room.id, room.name, last_id)
     if catch_up is not None:
+        budgets.charge(me.budgets, "replay_bytes", chat.payload_size(catch_up["messages"]))
         emit("rejoin_room", catch_up)
     if joined:  # the user's other tabs learn of the new room
         _room_added(me.user_id, me.username, room.id, skip_sid=request.sid)
@@ -443,8 +466,8 @@ def typing_status(me: Connection, data: dict, room: NamedRoom):
     typing = data.get("typing")
     if not isinstance(typing, bool):
         return invalid("typing must be true or false")
-    presence().set_typing(room.name, me.username, typing)
-    _emit_typing(room.name, me.username, typing)
+    if presence().set_typing(room.name, me.username, typing):  # news only: no echo floods
+        _emit_typing(room.name, me.username, typing)
     return {}
 
 
@@ -530,13 +553,20 @@ def _close_room(
 @socketio.on(_REFUSED)
 def reserved_event(event: str, *_args):
     """A client emitted an event named like one of the transport's own."""
-    return _reply(invalid(f"{event!r} is a reserved event name"), event)
+    return _refuse(invalid(f"{event!r} is a reserved event name"), event)
 
 
 @socketio.on("*")
 def unknown_event(event: str, *_args):
     """Any other event is refused, so a client never waits for an ack that cannot come."""
-    return _reply(invalid(f"unknown event {event!r}"), event)
+    return _refuse(invalid(f"unknown event {event!r}"), event)
+
+
+def _refuse(failure: Failure, event: str) -> dict:
+    me = presence().identity(request.sid)
+    if me is not None:
+        failure = _over_budget(me, "refused") or failure
+    return _reply(failure, event)
 
 
 def _emit_typing(room: str, username: str, typing: bool) -> None:

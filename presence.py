@@ -40,7 +40,8 @@ class Presence:
         self._connections: dict[str, Connection] = {}
         self._by_user: defaultdict[int, set[str]] = defaultdict(set)
         self._online: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self._typing: set[tuple[str, str]] = set()
+        # (room, username) -> when "typing" was last told to the room
+        self._typing: dict[tuple[str, str], float] = {}
 
     # --- connections of this process --------------------------------------------------
 
@@ -114,16 +115,20 @@ class Presence:
                     del self._by_user[connection.user_id]
         return connection
 
-    def set_typing(self, room: str, username: str, typing: bool) -> bool:
-        """Record typing state; True when it changed."""
+    def set_typing(self, room: str, username: str, typing: bool, refresh: float = 3.0) -> bool:
+        """Record typing state; True when the room should be told: it changed, or it is
+        still "typing" and was last told over ``refresh`` seconds ago (receivers let an
+        indicator fade after ~5 s without news). So a client that repeats itself, or a
+        flood, is broadcast at most once per ``refresh``."""
         key = (room, username)
+        now = time.monotonic()
         with self._lock:
-            if typing == (key in self._typing):
+            told = self._typing.get(key)
+            if not typing:
+                return self._typing.pop(key, None) is not None
+            if told is not None and now - told < refresh:
                 return False
-            if typing:
-                self._typing.add(key)
-            else:
-                self._typing.discard(key)
+            self._typing[key] = now
             return True
 
     # --- counted in this process (RedisPresence overrides these) ----------------------
@@ -142,7 +147,7 @@ class Presence:
             del counts[username]
             if not counts:
                 del self._online[room]
-            self._typing.discard((room, username))
+            self._typing.pop((room, username), None)
             return True
 
     def _user_arrives(self, user_id: int, sid: str) -> bool:
@@ -234,7 +239,7 @@ class RedisPresence(Presence):
 
     def _depart(self, room: str, username: str, sid: str) -> bool:
         with self._lock:
-            self._typing.discard((room, username))
+            self._typing.pop((room, username), None)
         return self._depart_from(self._key(room), f"{username}\n{sid}", f"{username}\n")
 
     def _user_arrives(self, user_id: int, sid: str) -> bool:

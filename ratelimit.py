@@ -127,6 +127,23 @@ class Budget:
     rate: float
 
 
+# Per connection: a person's burst passes, a flood meets rate_limited. Joins also pay for
+# the bytes of history they are sent (replay_bytes), after the fact: a join is refused
+# while that budget is in debt.
+EVENT_BUDGETS = {
+    "joined_room": Budget(30, 1),
+    "leave_room": Budget(30, 1),
+    "watch_rooms": Budget(10, 0.2),
+    "typing_status": Budget(30, 2),
+    "mark_seen": Budget(30, 5),
+    "edit_message": Budget(30, 1),
+    "delete_message": Budget(30, 1),
+    "load_history": Budget(30, 2),
+    "refused": Budget(30, 1),  # unknown and reserved event names
+    "replay_bytes": Budget(4_000_000, 250_000),
+}
+
+
 class Budgets:
     """Per-connection budgets by name; the state lives in a dict the connection owns."""
 
@@ -147,3 +164,22 @@ class Budgets:
             return max(0.001, (min(cost, budget.burst) - tokens) / budget.rate)
         state[name] = (tokens - cost, now)
         return None
+
+    def in_debt(self, state: dict, name: str) -> float | None:
+        """None, or the seconds until the named budget is out of debt."""
+        budget = self.budgets.get(name)
+        if budget is None or name not in state:
+            return None
+        tokens, since = state[name]
+        tokens = min(budget.burst, tokens + (self._clock() - since) * budget.rate)
+        return None if tokens >= 0 else max(0.001, -tokens / budget.rate)
+
+    def charge(self, state: dict, name: str, cost: float) -> None:
+        """Take ``cost`` after the fact; the budget may go into debt."""
+        budget = self.budgets.get(name)
+        if budget is None:
+            return
+        now = self._clock()
+        tokens, since = state.get(name, (budget.burst, now))
+        tokens = min(budget.burst, tokens + (now - since) * budget.rate)
+        state[name] = (tokens - cost, now)

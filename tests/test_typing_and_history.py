@@ -21,14 +21,26 @@ def test_typing_reaches_the_others_only(connect):
     assert events(bob) == [("typing_on", {"room": "r", "username": "alice", "typing": False})]
 
 
-def test_typing_refreshes_are_relayed(connect):
+def test_typing_is_relayed_on_news_only(connect, monkeypatch):
+    """A refresh within 3 s is not news; after 3 s it is (receivers fade an indicator
+    after ~5 s), so a typing flood reaches the room at most once per 3 s."""
+    import presence
+
+    now = [1000.0]
+    monkeypatch.setattr(presence.time, "monotonic", lambda: now[0])
     alice, bob = connect("alice"), connect("bob")
     join(alice, "r")
     join(bob, "r")
     events(bob)
-    for _ in range(2):
-        alice.emit("typing_status", {"room": "r", "typing": True}, callback=True)
-    assert len(events(bob, "typing_on")) == 2
+    for _ in range(20):
+        ack = alice.emit("typing_status", {"room": "r", "typing": True}, callback=True)
+        assert ack == {"ok": True}
+    assert len(events(bob, "typing_on")) == 1
+    now[0] += 3.5
+    alice.emit("typing_status", {"room": "r", "typing": True}, callback=True)
+    alice.emit("typing_status", {"room": "r", "typing": False}, callback=True)
+    alice.emit("typing_status", {"room": "r", "typing": False}, callback=True)
+    assert [e["typing"] for e in events(bob, "typing_on")] == [True, False]
 
 
 def test_message_without_typing_sends_no_typing_event(connect):
