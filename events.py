@@ -17,6 +17,7 @@ connection (every connection is also in a room named after its sid):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -26,6 +27,7 @@ from contextvars import ContextVar
 import flask_socketio
 import orjson
 import redis
+import socketio as socketio_server
 from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
 from flask_socketio import leave_room as leave_socket_room
@@ -65,6 +67,32 @@ def peer_channel(user_id: int) -> str:
     return f"p:{user_id}"
 
 
+class QueueManager(socketio_server.RedisManager):
+    """python-socketio's Redis message queue, with two changes for outages: it
+    resubscribes every second (its own back-off grows to a minute, all of it lost
+    broadcasts), and once it is back it has this process's clients catch up
+    (``Control.resync``), since what other processes broadcast meanwhile never arrived."""
+
+    on_recovered = None  # set by init_app
+
+    def _redis_listen_with_retries(self):  # replaces the library's loop of this name
+        lost = False
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                if lost:
+                    lost = False
+                    if self.on_recovered is not None:
+                        self.on_recovered()
+                yield from self.pubsub.listen()
+            except Exception as error:
+                if not lost:
+                    log.warning("message queue lost, serving this process only: %s", error)
+                lost = True
+                self.server.sleep(1)
+
+
 class WireJSON:
     """The JSON codec of Socket.IO packets: orjson (a 50-message rejoin_room encodes in
     ~5 us instead of ~70 us), with the standard library for what orjson refuses (lone
@@ -91,8 +119,13 @@ def init_app(app) -> None:
         app,
         json=WireJSON,
         async_mode=cfg["ASYNC_MODE"],
-        message_queue=cfg["REDIS_URL"],
-        channel=cfg["SOCKETIO_CHANNEL"],
+        # Always given (never built from message_queue): Flask-SocketIO keeps init_app's
+        # options on the one SocketIO object, so a queue would outlive its app.
+        client_manager=(
+            QueueManager(cfg["REDIS_URL"], channel=cfg["SOCKETIO_CHANNEL"])
+            if cfg["REDIS_URL"]
+            else socketio_server.Manager()
+        ),
         cors_allowed_origins=cfg["CORS_ALLOWED_ORIGINS"],
         # What one event needs (a 4,000-character message fully \u-escaped is ~48 KB),
         # not the 1 MB default: bigger frames are refused before they are read.
@@ -111,7 +144,9 @@ def init_app(app) -> None:
     else:
         app.extensions["presence"] = Presence()
         app.extensions["message_limit"] = MessageLimit(cfg["RATE_LIMIT"])
-    app.extensions["control"] = Control(app.extensions["presence"], shared, channel)
+    app.extensions["control"] = control = Control(app.extensions["presence"], shared, channel)
+    if isinstance(socketio.server.manager, QueueManager):
+        socketio.server.manager.on_recovered = control.resync
     app.extensions["budgets"] = Budgets(cfg.get("EVENT_BUDGETS") or EVENT_BUDGETS)
     app.teardown_appcontext(chat.close_db_connection)
     _track_acks(socketio.server)
@@ -609,7 +644,10 @@ class Control:
     def publish(self, action: dict) -> None:
         self.apply(action)
         if self._redis is not None:
-            self._redis.publish(self._channel, json.dumps({**action, "host": self._host}))
+            try:
+                self._redis.publish(self._channel, json.dumps({**action, "host": self._host}))
+            except redis.RedisError as error:
+                log.warning("control action %s reached this process only: %s", action, error)
 
     def apply(self, action: dict) -> None:
         if action["do"] == "drop_room":
@@ -629,16 +667,32 @@ class Control:
         socketio.start_background_task(self._listen)
 
     def _listen(self) -> None:
+        lost = False
         while True:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self._channel)
+                lost = False
                 for message in pubsub.listen():
                     action = json.loads(message["data"])
                     if action.get("host") != self._host:
                         self.apply(action)
-            except redis.RedisError:
-                log.warning("control channel lost; resubscribing", exc_info=True)
+            except redis.RedisError as error:
+                if not lost:
+                    log.warning("control channel lost; resubscribing: %s", error)
+                lost = True
                 socketio.sleep(1)
             except Exception:
                 log.exception("control action failed")
+
+    def resync(self) -> None:
+        """Redis is back: broadcasts from other processes were lost meanwhile, so every
+        connection here is closed; clients reconnect and join with their last_id, which
+        replays exactly what they missed. Presence is written back at once."""
+        sids = self.presence.all_sids()
+        log.warning("Redis is back: closing %d connections so they catch up", len(sids))
+        if isinstance(self.presence, RedisPresence):
+            with contextlib.suppress(redis.RedisError):
+                self.presence.heartbeat()
+        for sid in sids:
+            socketio.server.disconnect(sid, namespace="/", ignore_queue=True)

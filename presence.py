@@ -9,10 +9,15 @@ open") and per user ("has any connection at all"). ``Presence`` counts in this p
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+
+import redis
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,10 @@ class Presence:
         if session_id is None:
             return sids
         return [s for s in sids if (c := self._connections.get(s)) and c.session_id == session_id]
+
+    def all_sids(self) -> list[str]:
+        with self._lock:
+            return list(self._connections)
 
     def connections_per_user(self, user_id: int) -> int:
         return len(self._by_user.get(user_id, ()))
@@ -204,11 +213,15 @@ class RedisPresence(Presence):
     connections of a process that dies without saying goodbye drop out on their own; the
     heartbeat writes them back in full, so presence also rebuilds itself after Redis
     restarts empty.
+
+    This process's own counts are kept as well: while Redis is unreachable, presence
+    answers from them (this process's connections only) instead of failing the event.
     """
 
     def __init__(self, client, channel: str, ttl: float = 30.0, clock=time.time) -> None:
         super().__init__()
         self.heartbeat_started = False
+        self.degraded = False  # Redis failed; the next good heartbeat rebuilds it
         self._redis = client
         self._prefix = f"{channel}:presence:"
         self.ttl = ttl
@@ -234,33 +247,63 @@ class RedisPresence(Presence):
         still_here = self._depart_script(keys=[key], args=[self._clock(), member, tag])
         return still_here == 0
 
+    def _shared(self, ask, local):
+        """Redis's answer, or this process's own while Redis is unreachable."""
+        try:
+            answer = ask()
+        except redis.RedisError as error:
+            if not self.degraded:
+                log.warning("presence: Redis unreachable, counting this process only: %s", error)
+            self.degraded = True
+            return local
+        return answer
+
     def _arrive(self, room: str, username: str, sid: str) -> bool:
-        return self._arrive_in(self._key(room), f"{username}\n{sid}", f"{username}\n")
+        local = super()._arrive(room, username, sid)
+        member = f"{username}\n{sid}"
+        return self._shared(
+            lambda: self._arrive_in(self._key(room), member, f"{username}\n"), local
+        )
 
     def _depart(self, room: str, username: str, sid: str) -> bool:
-        with self._lock:
-            self._typing.pop((room, username), None)
-        return self._depart_from(self._key(room), f"{username}\n{sid}", f"{username}\n")
+        local = super()._depart(room, username, sid)
+        member = f"{username}\n{sid}"
+        return self._shared(
+            lambda: self._depart_from(self._key(room), member, f"{username}\n"), local
+        )
 
     def _user_arrives(self, user_id: int, sid: str) -> bool:
-        return self._arrive_in(self._user_key(user_id), f"\n{sid}", "")
+        local = super()._user_arrives(user_id, sid)
+        return self._shared(lambda: self._arrive_in(self._user_key(user_id), f"\n{sid}", ""), local)
 
     def _user_departs(self, user_id: int, sid: str) -> bool:
-        return self._depart_from(self._user_key(user_id), f"\n{sid}", "")
+        local = super()._user_departs(user_id, sid)
+        return self._shared(
+            lambda: self._depart_from(self._user_key(user_id), f"\n{sid}", ""), local
+        )
 
     def online(self, room: str) -> list[str]:
-        members = self._redis.zrangebyscore(self._key(room), self._clock(), "+inf")
-        names = {m.decode().split("\n", 1)[0] for m in members}
-        return sorted(names, key=str.lower)
+        def ask():
+            members = self._redis.zrangebyscore(self._key(room), self._clock(), "+inf")
+            names = {m.decode().split("\n", 1)[0] for m in members}
+            return sorted(names, key=str.lower)
+
+        found = self._shared(ask, None)
+        return found if found is not None else super().online(room)
 
     def users_online(self, user_ids: list[int]) -> set[int]:
         if not user_ids:
             return set()
-        now = self._clock()
-        pipe = self._redis.pipeline(transaction=False)
-        for uid in user_ids:
-            pipe.zcount(self._user_key(uid), now, "+inf")
-        return {uid for uid, count in zip(user_ids, pipe.execute(), strict=True) if count}
+
+        def ask():
+            now = self._clock()
+            pipe = self._redis.pipeline(transaction=False)
+            for uid in user_ids:
+                pipe.zcount(self._user_key(uid), now, "+inf")
+            return {uid for uid, count in zip(user_ids, pipe.execute(), strict=True) if count}
+
+        found = self._shared(ask, None)
+        return found if found is not None else super().users_online(user_ids)
 
     def heartbeat(self) -> None:
         """Write back every entry of this process with a new expiry."""
@@ -278,3 +321,6 @@ class RedisPresence(Presence):
             pipe.zadd(key, {member: expires})
             pipe.expire(key, int(self.ttl * 2))
         pipe.execute()
+        if self.degraded:
+            log.warning("presence: Redis is back; this process's entries are written back")
+            self.degraded = False

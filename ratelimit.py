@@ -11,12 +11,17 @@ I/O: a person's burst passes, a flood is refused, the connection stays up.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
+
+import redis
+
+log = logging.getLogger(__name__)
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _SPEC_RE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
@@ -96,7 +101,8 @@ return ''
 
 class RedisMessageLimit(MessageLimit):
     """The same moving window, shared by every process of a deployment through Redis.
-    Keys carry the deployment's channel, so two deployments never share a budget."""
+    Keys carry the deployment's channel, so two deployments never share a budget. While
+    Redis is unreachable each process counts on its own, so sending goes on."""
 
     def __init__(self, spec: str, client, prefix: str) -> None:
         super().__init__(spec)
@@ -109,14 +115,23 @@ class RedisMessageLimit(MessageLimit):
         if not self.enabled:
             return Hit(key, None)
         token = uuid.uuid4().hex
-        wait = self._script(keys=[key], args=[self.count, self.window, token])
+        try:
+            wait = self._script(keys=[key], args=[self.count, self.window, token])
+        except redis.RedisError as error:
+            log.warning("message limit: Redis unreachable, counting in this process: %s", error)
+            return super().hit(key)
         if wait:
             return max(0.001, float(wait))
         return Hit(key, token)
 
     def refund(self, hit: Hit) -> None:
-        if hit.token is not None:
-            self._redis.zrem(hit.key, hit.token)
+        if isinstance(hit.token, float):  # counted here while Redis was away
+            super().refund(hit)
+        elif hit.token is not None:
+            try:
+                self._redis.zrem(hit.key, hit.token)
+            except redis.RedisError:
+                log.warning("message limit: could not refund a send (Redis unreachable)")
 
 
 @dataclass(frozen=True)
