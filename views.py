@@ -19,7 +19,7 @@ FAILURE_STATUS = {"invalid_payload": 400, "forbidden": 403, "not_found": 404}
 def index():
     if not current_user.is_authenticated:
         return render_template("login.html", form=LoginForm())
-    return render_template("index.html", rooms=chat.room_summaries(current_user.id))
+    return _chat_page(None, None, False)
 
 
 @bp.get("/chat")
@@ -48,7 +48,13 @@ def chat_page():
         title = (
             next(p for p in participants if p != current_user.username.lower()) if direct else room
         )
-    return render_template("chat.html", room=room, title=title, direct=direct)
+    return _chat_page(room, title, direct)
+
+
+def _chat_page(room: str | None, title: str | None, direct: bool):
+    """The one chat page: the room list beside the open room (none on /)."""
+    rooms = chat.room_summaries(current_user.id)
+    return render_template("chat.html", room=room, title=title, direct=direct, rooms=rooms)
 
 
 @bp.get("/api/rooms")
