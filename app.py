@@ -103,6 +103,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         PASSWORD_HASH_METHOD="scrypt",
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
+        # CSRF is checked by _check_csrf: a Bearer request carries no cookie to abuse.
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
     app.config.from_prefixed_env()
     if test_config:
@@ -121,13 +123,28 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
-    # The JSON API authenticates by password or token, never by cookie alone for writes.
-    csrf.exempt(auth.api_register)
-    csrf.exempt(auth.api_token)
-
+    app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     return app
+
+
+# Authenticated by the password in the body, not by a cookie.
+CSRF_FREE_ENDPOINTS = {"auth.api_register", "auth.api_token"}
+
+
+def _check_csrf() -> None:
+    """Every write with the session cookie needs the CSRF token (a form field, or the
+    X-CSRFToken header for the JSON API); a Bearer-authenticated API call does not."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        return
+    if request.endpoint in CSRF_FREE_ENDPOINTS:
+        return
+    if request.path.startswith("/api/") and request.headers.get(
+        "Authorization", ""
+    ).lower().startswith("bearer "):
+        return
+    csrf.protect()
 
 
 def _security_headers(response):

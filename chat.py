@@ -1,43 +1,74 @@
 """Chat domain operations shared by socket events and HTTP routes.
 
-Plain functions over the models: validate input, resolve rooms, store messages, read
-history. Expected failures are returned as ``Failure`` values, never raised.
+Plain functions: validate input, resolve rooms, store messages, read history and room
+summaries. Expected failures are returned as ``Failure`` values, never raised.
+
+These functions run per message, so they speak SQL through SQLAlchemy Core on one
+autocommit connection per event (``db_connection``): a statement is one round trip with
+its commit, nothing is loaded into ORM objects, and what the connection already knows
+(user id, username, room id) is never read again.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from flask import current_app, g
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
-from models import Membership, Message, Room, User, db, utcnow
+from models import Membership, Message, Room, User, db, isoformat, message_dict, utcnow
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_CLIENT_ID_LENGTH = 64
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 REPLAY_LIMIT = 1000
+MAX_ID = 2**31 - 1  # PostgreSQL integer columns stop here
+DIRECTORY_SIZE = 50
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PUBLIC_ROOM_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+ROOM_PREFIX_RE = re.compile(r"[A-Za-z0-9_.-]{0,64}")
 DIRECT_ROOM_RE = re.compile(r"dm:([a-z0-9_.-]{3,32}):([a-z0-9_.-]{3,32})")
-# C0 controls except \t and \n, DEL, and C1 controls.
-FORBIDDEN_CHARS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls except \t and \n, DEL, C1 controls, and lone surrogates (valid in JSON and
+# in a Python str, but no database can store them).
+FORBIDDEN_CHARS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# A client_id is an opaque token: no control characters at all.
+FORBIDDEN_ID_CHARS_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
 class Failure:
     code: str
     message: str
+    retry_after: float | None = None  # seconds, for rate_limited
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message}
+        error = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return error
+
+
+# The one table of error codes and the HTTP status each answers with.
+HTTP_STATUS = {
+    "invalid_payload": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "not_in_room": 409,
+    "username_taken": 409,
+    "too_long": 413,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "unavailable": 503,
+}
 
 
 def invalid(message: str) -> Failure:
@@ -64,17 +95,31 @@ def clean_message(text: object) -> str | Failure:
 def check_client_id(client_id: object) -> str | Failure | None:
     if client_id is None:
         return None
-    if not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH:
-        return invalid(f"client_id must be a string of 1-{MAX_CLIENT_ID_LENGTH} characters")
+    if (
+        not isinstance(client_id, str)
+        or not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH
+        or FORBIDDEN_ID_CHARS_RE.search(client_id)
+    ):
+        return invalid(
+            f"client_id must be 1-{MAX_CLIENT_ID_LENGTH} characters without control characters"
+        )
     return client_id
 
 
 def check_message_id(value: object, field: str, required: bool = False) -> int | Failure | None:
-    """A non-negative integer id, None when optional and absent (booleans are not ids)."""
+    """An id from 0 to MAX_ID, None when optional and absent (booleans are not ids)."""
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return invalid(f"{field} must be a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        return invalid(f"{field} must be an integer from 0 to {MAX_ID}")
+    return value
+
+
+def check_limit(value: object, default: int, largest: int) -> int | Failure:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= largest:
+        return invalid(f"limit must be an integer from 1 to {largest}")
     return value
 
 
@@ -96,233 +141,531 @@ def direct_participants(name: str) -> tuple[str, str] | None:
     return (match[1], match[2]) if match and match[1] < match[2] else None
 
 
+def can_read(room: str, username: str) -> bool:
+    """Whether this user may read the room: any public room, or a direct room of theirs.
+    The one rule sockets, routes and pages call."""
+    participants = direct_participants(room)
+    return participants is None or username.lower() in participants
+
+
+# --- the database connection of an event ---------------------------------------------
+
+
+def db_connection() -> Connection:
+    """The autocommit connection of this event or request, opened on first use and
+    returned to the pool when its app context ends."""
+    connection = g.get("_chat_connection")
+    if connection is None:
+        engine = current_app.extensions.get("autocommit_engine")
+        if engine is None:
+            engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+            current_app.extensions["autocommit_engine"] = engine
+        connection = g._chat_connection = engine.connect()
+    return connection
+
+
+def close_db_connection(_exc=None) -> None:
+    connection = g.pop("_chat_connection", None)
+    if connection is not None:
+        connection.close()
+
+
+def _dialect_insert(table):
+    """INSERT that can say ON CONFLICT, for the dialect of this app's database."""
+    name = db_connection().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+users, rooms, memberships, messages = (
+    User.__table__,
+    Room.__table__,
+    Membership.__table__,
+    Message.__table__,
+)
+
+MESSAGE_COLUMNS = (
+    messages.c.id,
+    users.c.username,
+    messages.c.body,
+    messages.c.client_id,
+    messages.c.created_at,
+    messages.c.edited_at,
+    messages.c.deleted,
+)
+
+
+def _messages_query():
+    return select(*MESSAGE_COLUMNS).join_from(messages, users, messages.c.user_id == users.c.id)
+
+
 # --- users and rooms -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    name: str
+    id: int
+    kind: str  # "public" or "direct"
+    peer: UserRef | None = None  # the other user of a direct room
+
+
 def find_user(username: str) -> User | None:
+    """The account (an ORM object, for sign-in) with this name in any letter case."""
     return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 
-def find_room(name: str) -> Room | None:
-    return db.session.scalar(select(Room).where(Room.name == name))
+def lookup_user(username: str) -> UserRef | None:
+    """The id and canonical name of the user with this name in any letter case."""
+    row = (
+        db_connection()
+        .execute(
+            select(users.c.id, users.c.username).where(
+                func.lower(users.c.username) == username.lower()
+            )
+        )
+        .first()
+    )
+    return UserRef(row.id, row.username) if row else None
 
 
-def _insert_ignoring_conflicts(model, **values) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING: safe when two joins race to create a row."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+def _room_cache() -> dict[str, tuple[int, str]]:
+    # Rooms are never renamed or deleted, so a name's id can be kept for the process.
+    return current_app.extensions.setdefault("room_ids", {})
 
 
-def _get_or_create_room(name: str, kind: str) -> Room:
-    room = find_room(name)
-    if room is None:
-        _insert_ignoring_conflicts(Room, name=name, kind=kind)
-        room = find_room(name)
-    return room
+def find_room(name: str) -> tuple[int, str] | None:
+    """(id, kind) of the named room, or None."""
+    cache = _room_cache()
+    found = cache.get(name)
+    if found is None:
+        row = (
+            db_connection()
+            .execute(select(rooms.c.id, rooms.c.kind).where(rooms.c.name == name))
+            .first()
+        )
+        if row is None:
+            return None
+        found = cache[name] = (row.id, row.kind)
+    return found
 
 
-def resolve_room(username: str, room: object, peer: object) -> Room | Failure:
-    """The room a client asks to join by ``room`` name or by ``peer``; created if new."""
+def _get_or_create_room(name: str, kind: str) -> int:
+    found = find_room(name)
+    if found is None:
+        # ON CONFLICT: two first joins may race to create it.
+        db_connection().execute(
+            _dialect_insert(rooms)
+            .values(name=name, kind=kind, created_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        found = find_room(name)
+    return found[0]
+
+
+def add_member(room_id: int, user_id: int) -> bool:
+    """Make the user a member; True when they were not one before."""
+    result = db_connection().execute(
+        _dialect_insert(memberships)
+        .values(room_id=room_id, user_id=user_id, joined_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def remove_member(room_id: int, user_id: int) -> bool:
+    result = db_connection().execute(
+        memberships.delete().where(
+            memberships.c.room_id == room_id, memberships.c.user_id == user_id
+        )
+    )
+    return result.rowcount == 1
+
+
+def resolve_room(me: UserRef, room: object, peer: object) -> RoomRef | Failure:
+    """The room a client names by ``room`` or by ``peer``; nothing is created."""
     if (room is None) == (peer is None):
         return invalid("give either room or peer")
     if peer is not None:
         if not isinstance(peer, str) or not USERNAME_RE.fullmatch(peer):
             return invalid("peer must be a username")
-        if peer.lower() == username.lower():
+        if peer.lower() == me.username.lower():
             return invalid("a direct chat needs another user")
-        other = find_user(peer)
+        other = lookup_user(peer)
         if other is None:
             return Failure("not_found", f"no user named {peer}")
-        return _direct_room(direct_room_name(username, other.username), other)
+        return RoomRef(direct_room_name(me.username, other.username), 0, "direct", other)
     if not is_room_name(room):
         return invalid("room must be 1-64 letters, digits, '-', '_' or '.', or a dm: name")
     participants = direct_participants(room)
     if participants is None:
-        return _get_or_create_room(room, "public")
-    if username.lower() not in participants:
+        found = find_room(room)
+        return RoomRef(room, found[0] if found else 0, "public")
+    if me.username.lower() not in participants:
         return Failure("forbidden", "this direct room belongs to two other users")
-    other = find_user(next(p for p in participants if p != username.lower()))
+    other = lookup_user(next(p for p in participants if p != me.username.lower()))
     if other is None:
         return Failure("not_found", "the other user of this direct room does not exist")
-    return _direct_room(room, other)
+    return RoomRef(room, 0, "direct", other)
 
 
-def _direct_room(name: str, other: User) -> Room:
-    # Both users are members from the start, so the room shows in the other's list
-    # (with its unread messages) before they ever open it.
-    room = _get_or_create_room(name, "direct")
-    ensure_membership(room, other.id)
-    return room
+def enter_room(me: UserRef, room: RoomRef) -> tuple[RoomRef, bool, bool]:
+    """Create the room if new and make ``me`` (and a direct room's peer) members.
+
+    Returns the room with its id, whether ``me`` is a new member, and whether the peer
+    of a direct room is (again) a member by this action.
+    """
+    room_id = room.id or _get_or_create_room(room.name, room.kind)
+    joined = add_member(room_id, me.id)
+    peer_added = room.peer is not None and add_member(room_id, room.peer.id)
+    return RoomRef(room.name, room_id, room.kind, room.peer), joined, peer_added
 
 
-def can_read(room: Room, username: str) -> bool:
-    participants = direct_participants(room.name)
-    return participants is None or username.lower() in participants
-
-
-def ensure_membership(room: Room, user_id: int) -> None:
-    _insert_ignoring_conflicts(Membership, room_id=room.id, user_id=user_id)
-
-
-def seen_by(room: Room) -> dict[str, int]:
+def seen_by(room_id: int) -> dict[str, int]:
     """Each member's last read message id, for members that have one."""
-    rows = db.session.execute(
-        select(User.username, Membership.last_read_id)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.room_id == room.id, Membership.last_read_id.is_not(None))
+    rows = db_connection().execute(
+        select(users.c.username, memberships.c.last_read_id)
+        .join_from(memberships, users, memberships.c.user_id == users.c.id)
+        .where(memberships.c.room_id == room_id, memberships.c.last_read_id.is_not(None))
     )
     return {username: last_read_id for username, last_read_id in rows}
 
 
-def room_summaries(user_id: int) -> list[dict]:
-    """The user's rooms with unread counts and their newest message, for the room list.
+def is_member(room_id: int, user_id: int) -> bool:
+    return (
+        db_connection()
+        .execute(
+            select(literal(1)).where(
+                memberships.c.room_id == room_id, memberships.c.user_id == user_id
+            )
+        )
+        .first()
+        is not None
+    )
 
-    Unread: others' undeleted messages newer than the user's last read id. Two queries
-    however many rooms: one for rooms and counts, one for their newest messages.
+
+# --- room summaries and the directory ------------------------------------------------
+
+
+def room_summaries(user_id: int, username: str, room_id: int | None = None) -> list[dict]:
+    """The user's rooms (or one of them) with unread counts, their newest message and, for
+    a direct room, the peer: [{room, kind, unread, last_message, peer?}], plus ``peer_id``
+    for the caller's presence lookup (not part of the wire format).
+
+    Unread: others' undeleted messages newer than the user's last read id. At most three
+    queries however many rooms: rooms with counts, their newest messages, the peers.
     """
     unread = (
-        select(func.count(Message.id))
+        select(func.count(messages.c.id))
         .where(
-            Message.room_id == Room.id,
-            Message.id > func.coalesce(Membership.last_read_id, 0),
-            Message.user_id != user_id,
-            Message.deleted.is_(False),
+            messages.c.room_id == rooms.c.id,
+            messages.c.id > func.coalesce(memberships.c.last_read_id, 0),
+            messages.c.user_id != user_id,
+            messages.c.deleted.is_(False),
         )
-        .correlate(Room, Membership)
+        .correlate(rooms, memberships)
         .scalar_subquery()
     )
     newest = (
-        select(func.max(Message.id))
-        .where(Message.room_id == Room.id)
-        .correlate(Room)
+        select(func.max(messages.c.id))
+        .where(messages.c.room_id == rooms.c.id)
+        .correlate(rooms)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        select(Room, unread, newest)
-        .join(Membership, Membership.room_id == Room.id)
-        .where(Membership.user_id == user_id)
-        .order_by(newest.desc().nulls_last(), Room.name)  # the most recently active first
-    ).all()
-    last_ids = [last_id for _, _, last_id in rows if last_id is not None]
-    last = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(last_ids)))}
-    return [
-        {
-            "room": room.name,
-            "kind": room.kind,
+    query = (
+        select(rooms.c.name, rooms.c.kind, unread, newest)
+        .join_from(rooms, memberships, memberships.c.room_id == rooms.c.id)
+        .where(memberships.c.user_id == user_id)
+        .order_by(newest.desc().nulls_last(), rooms.c.name)  # the most recently active first
+    )
+    if room_id is not None:
+        query = query.where(rooms.c.id == room_id)
+    rows = db_connection().execute(query).all()
+    newest_ids = [newest_id for *_, newest_id in rows if newest_id is not None]
+    last = {}
+    if newest_ids:
+        query = _messages_query().where(messages.c.id.in_(newest_ids))
+        last = {row.id: row for row in db_connection().execute(query)}
+    # The peer comes from the room's name, so a peer who removed the room still shows.
+    me = username.lower()
+    peer_names = {name: other_participant(name, me) for name, kind, *_ in rows if kind == "direct"}
+    peers = _users_by_name(list(peer_names.values()))
+    summaries = []
+    for name, kind, count, newest_id in rows:
+        summary = {
+            "room": name,
+            "kind": kind,
             "unread": count,
-            "last_message": last[last_id].to_dict() if last_id is not None else None,
+            "last_message": message_dict(last[newest_id], name) if newest_id else None,
         }
-        for room, count, last_id in rows
-    ]
+        if kind == "direct":
+            peer = peers.get(peer_names[name])
+            summary["peer"] = peer.username if peer else peer_names[name]
+            summary["peer_id"] = peer.id if peer else None
+        summaries.append(summary)
+    return summaries
 
 
-def mark_read(room_id: int, user_id: int, message_id: int) -> int | None:
-    """Move the member's last read id forward to ``message_id`` (never back).
-
-    Returns the new last read id, or None when it did not move. One conditional UPDATE,
-    so concurrent marks cannot move it backwards.
-    """
-    moved = db.session.execute(
-        update(Membership)
-        .where(
-            Membership.room_id == room_id,
-            Membership.user_id == user_id,
-            or_(Membership.last_read_id.is_(None), Membership.last_read_id < message_id),
-        )
-        .values(last_read_id=message_id)
-    ).rowcount
-    return message_id if moved else None
+def other_participant(room: str, username: str) -> str:
+    """The other (lower-cased) username of a direct room's name."""
+    first, second = direct_participants(room) or (room, room)
+    return second if first == username.lower() else first
 
 
-def last_read_id(room_id: int, user_id: int) -> int | None:
-    return db.session.scalar(
-        select(Membership.last_read_id).where(
-            Membership.room_id == room_id, Membership.user_id == user_id
-        )
+def _users_by_name(names: list[str]) -> dict[str, UserRef]:
+    """Users by lower-cased name."""
+    if not names:
+        return {}
+    rows = db_connection().execute(
+        select(users.c.id, users.c.username).where(func.lower(users.c.username).in_(names))
     )
+    return {row.username.lower(): UserRef(row.id, row.username) for row in rows}
 
 
-def message_exists(room_id: int, message_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Message.id).where(Message.room_id == room_id, Message.id == message_id)
-        )
-        is not None
+def directory(prefix: object, limit: object) -> dict | Failure:
+    """Public rooms whose name starts with ``prefix`` (case-insensitive), most recently
+    active first: {rooms: [{room, members, last_message_at}]}."""
+    if prefix is None:
+        prefix = ""
+    if not isinstance(prefix, str) or not ROOM_PREFIX_RE.fullmatch(prefix):
+        return invalid("q must be the start of a room name (letters, digits, '-', '_', '.')")
+    limit = check_limit(limit, DIRECTORY_SIZE, MAX_PAGE_SIZE)
+    if isinstance(limit, Failure):
+        return limit
+    # LIKE wildcards in a name are literal here: "_" matches only "_".
+    pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    members = (
+        select(func.count())
+        .where(memberships.c.room_id == rooms.c.id)
+        .correlate(rooms)
+        .scalar_subquery()
     )
+    newest = (
+        select(func.max(messages.c.id))
+        .where(messages.c.room_id == rooms.c.id)
+        .correlate(rooms)
+        .scalar_subquery()
+        .label("newest")
+    )
+    ranked = (
+        select(rooms.c.name, members.label("members"), newest)
+        .where(rooms.c.kind == "public", func.lower(rooms.c.name).like(pattern, escape="\\"))
+        .order_by(newest.desc().nulls_last(), rooms.c.name)
+        .limit(limit)
+        .subquery()
+    )
+    rows = db_connection().execute(
+        select(ranked.c.name, ranked.c.members, messages.c.created_at)
+        .outerjoin(messages, messages.c.id == ranked.c.newest)
+        .order_by(ranked.c.newest.desc().nulls_last(), ranked.c.name)
+    )
+    return {
+        "rooms": [
+            {"room": name, "members": count, "last_message_at": isoformat(created)}
+            for name, count, created in rows
+        ]
+    }
 
 
 # --- messages ------------------------------------------------------------------------
 
 
-def find_by_client_id(room_id: int, user_id: int, client_id: str) -> Message | None:
-    return db.session.scalar(
-        select(Message).where(
-            Message.room_id == room_id,
-            Message.user_id == user_id,
-            Message.client_id == client_id,
+def store_message(
+    room_id: int, user_id: int, body: str, client_id: str | None
+) -> tuple[int, datetime, bool]:
+    """Store a message in one round trip; returns (id, created_at, created).
+
+    The same client_id from the same user in the same room is stored once: the insert
+    then does nothing (ON CONFLICT) and the first message's id and time come back with
+    created=False.
+    """
+    created_at = utcnow()
+    row = (
+        db_connection()
+        .execute(
+            _dialect_insert(messages)
+            .values(
+                room_id=room_id,
+                user_id=user_id,
+                body=body,
+                client_id=client_id,
+                created_at=created_at,
+                deleted=False,
+            )
+            .on_conflict_do_nothing()
+            .returning(messages.c.id)
         )
+        .first()
+    )
+    if row is not None:
+        return row.id, created_at, True
+    earlier = find_by_client_id(room_id, user_id, client_id)
+    return earlier[0], earlier[1], False
+
+
+def find_by_client_id(room_id: int, user_id: int, client_id: str) -> tuple[int, datetime] | None:
+    row = (
+        db_connection()
+        .execute(
+            select(messages.c.id, messages.c.created_at).where(
+                messages.c.room_id == room_id,
+                messages.c.user_id == user_id,
+                messages.c.client_id == client_id,
+            )
+        )
+        .first()
+    )
+    return (row.id, row.created_at) if row else None
+
+
+def mark_read(room_id: int, user_id: int, message_id: int) -> int | Failure | None:
+    """Move the member's last read id forward to ``message_id`` (never back).
+
+    Returns the new last read id, or None when it did not move. One conditional UPDATE
+    (so concurrent marks cannot move it backwards) that also checks the message exists.
+    """
+    moved = (
+        db_connection()
+        .execute(
+            memberships.update()
+            .where(
+                memberships.c.room_id == room_id,
+                memberships.c.user_id == user_id,
+                or_(
+                    memberships.c.last_read_id.is_(None),
+                    memberships.c.last_read_id < message_id,
+                ),
+                exists().where(messages.c.room_id == room_id, messages.c.id == message_id),
+            )
+            .values(last_read_id=message_id)
+        )
+        .rowcount
+    )
+    if moved:
+        return message_id
+    if not message_exists(room_id, message_id):
+        return Failure("not_found", f"no message {message_id} in this room")
+    return None
+
+
+def last_read_id(room_id: int, user_id: int) -> int | None:
+    return (
+        db_connection()
+        .execute(
+            select(memberships.c.last_read_id).where(
+                memberships.c.room_id == room_id, memberships.c.user_id == user_id
+            )
+        )
+        .scalar()
     )
 
 
-def post_message(
-    room: Room, author: User, body: str, client_id: str | None
-) -> tuple[Message, bool]:
-    """Store a message (flushed, not committed); returns (message, created).
-
-    A concurrent retry with the same client_id loses the race on the unique constraint
-    and gets the first message back with created=False.
-    """
-    message = Message(room=room, author=author, body=body, client_id=client_id)
-    db.session.add(message)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        if client_id is None:
-            raise
-        return find_by_client_id(room.id, author.id, client_id), False
-    return message, True
+def message_exists(room_id: int, message_id: int) -> bool:
+    return (
+        db_connection()
+        .execute(
+            select(messages.c.id).where(messages.c.room_id == room_id, messages.c.id == message_id)
+        )
+        .first()
+        is not None
+    )
 
 
-def own_message(room_id: int, user_id: int, message_id: object) -> Message | Failure:
-    """A live message of this room that the user wrote, for editing or deleting."""
+def _why_not_own(room_id: int, user_id: int, message_id: int) -> Failure:
+    row = (
+        db_connection()
+        .execute(
+            select(messages.c.user_id, messages.c.deleted).where(
+                messages.c.id == message_id, messages.c.room_id == room_id
+            )
+        )
+        .first()
+    )
+    if row is None or row.deleted:
+        return Failure("not_found", f"no message {message_id} in this room")
+    if row.user_id != user_id:
+        return Failure("forbidden", "only its author can change a message")
+    return Failure("internal_error", "the message changed meanwhile")
+
+
+def _own_live(room_id: int, user_id: int, message_id: int):
+    return and_(
+        messages.c.id == message_id,
+        messages.c.room_id == room_id,
+        messages.c.user_id == user_id,
+        messages.c.deleted.is_(False),
+    )
+
+
+def edit_message(
+    room_id: int, room: str, username: str, user_id: int, message_id: object, body: str
+) -> tuple[dict, bool] | Failure:
+    """Replace the text of the user's own live message; returns (Message, changed)."""
     message_id = check_message_id(message_id, "id", required=True)
     if isinstance(message_id, Failure):
         return message_id
-    message = db.session.get(Message, message_id)
-    if message is None or message.room_id != room_id or message.deleted:
-        return Failure("not_found", f"no message {message_id} in this room")
-    if message.user_id != user_id:
-        return Failure("forbidden", "only its author can change a message")
-    return message
+    returning = (
+        messages.c.id,
+        messages.c.body,
+        messages.c.client_id,
+        messages.c.created_at,
+        messages.c.edited_at,
+        messages.c.deleted,
+    )
+    row = (
+        db_connection()
+        .execute(
+            messages.update()
+            .where(_own_live(room_id, user_id, message_id), messages.c.body != body)
+            .values(body=body, edited_at=utcnow())
+            .returning(*returning)
+        )
+        .first()
+    )
+    changed = row is not None
+    if row is None:  # not yours, gone, or the same text: which?
+        row = (
+            db_connection()
+            .execute(select(*returning).where(_own_live(room_id, user_id, message_id)))
+            .first()
+        )
+        if row is None:
+            return _why_not_own(room_id, user_id, message_id)
+    return message_dict(row, room, username), changed
 
 
-def edit(message: Message, body: str) -> bool:
-    """Replace the text; False when it is unchanged (nothing to store or announce)."""
-    if message.body == body:
-        return False
-    message.body = body
-    message.edited_at = utcnow()
-    return True
-
-
-def soft_delete(message: Message) -> None:
-    # The text goes for good; the row stays so ids, history and replay keep their shape.
-    message.deleted = True
-    message.body = None
+def delete_message(room_id: int, user_id: int, message_id: object) -> int | Failure:
+    """Soft-delete the user's own live message: the text goes for good; the row stays so
+    ids, history and replay keep their shape."""
+    message_id = check_message_id(message_id, "id", required=True)
+    if isinstance(message_id, Failure):
+        return message_id
+    result = db_connection().execute(
+        messages.update()
+        .where(_own_live(room_id, user_id, message_id))
+        .values(deleted=True, body=None)
+    )
+    if result.rowcount != 1:
+        return _why_not_own(room_id, user_id, message_id)
+    return message_id
 
 
 def history(
-    room: Room, before_id: int | None = None, limit: int = PAGE_SIZE
-) -> tuple[list[Message], bool]:
-    """A page of messages older than ``before_id`` (the newest when None), oldest first."""
-    query = select(Message).where(Message.room_id == room.id)
+    room_id: int, room: str, before_id: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[dict], bool]:
+    """A page of messages older than ``before_id`` (the newest when None), oldest first.
+    One query, whatever the size of the room (the (room_id, id) index)."""
+    query = _messages_query().where(messages.c.room_id == room_id)
     if before_id is not None:
-        query = query.where(Message.id < before_id)
-    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+        query = query.where(messages.c.id < before_id)
+    rows = db_connection().execute(query.order_by(messages.c.id.desc()).limit(limit + 1)).all()
     has_more = len(rows) > limit
-    return rows[:limit][::-1], has_more
+    return [message_dict(row, room) for row in reversed(rows[:limit])], has_more
 
 
 def read_page(username: str, name: object, before_id: object, limit: object) -> dict | Failure:
@@ -332,20 +675,19 @@ def read_page(username: str, name: object, before_id: object, limit: object) -> 
     before_id = check_message_id(before_id, "before_id")
     if isinstance(before_id, Failure):
         return before_id
-    if limit is None:
-        limit = PAGE_SIZE
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        return invalid(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
-    room = find_room(name)
-    if room is None:
-        return Failure("not_found", f"no room named {name}")
-    if not can_read(room, username):
+    limit = check_limit(limit, PAGE_SIZE, MAX_PAGE_SIZE)
+    if isinstance(limit, Failure):
+        return limit
+    if not can_read(name, username):
         return Failure("forbidden", "this direct room belongs to two other users")
-    messages, has_more = history(room, before_id, limit)
-    return {"messages": [m.to_dict() for m in messages], "has_more": has_more}
+    found = find_room(name)
+    if found is None:
+        return Failure("not_found", f"no room named {name}")
+    messages_, has_more = history(found[0], name, before_id, limit)
+    return {"messages": messages_, "has_more": has_more}
 
 
-def replay(room: Room, last_id: int | None) -> dict | None:
+def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
     """The ``rejoin_room`` payload for a client that has seen up to ``last_id``, or None.
 
     Without last_id: the newest page. With it: everything newer, unless there is more
@@ -353,31 +695,28 @@ def replay(room: Room, last_id: int | None) -> dict | None:
     """
     reset = False
     if last_id is None:
-        messages, has_more = history(room)
+        page, has_more = history(room_id, room)
     else:
-        messages = list(
-            db.session.scalars(
-                select(Message)
-                .where(Message.room_id == room.id, Message.id > last_id)
-                .order_by(Message.id)
+        rows = (
+            db_connection()
+            .execute(
+                _messages_query()
+                .where(messages.c.room_id == room_id, messages.c.id > last_id)
+                .order_by(messages.c.id)
                 .limit(REPLAY_LIMIT + 1)
             )
+            .all()
         )
-        has_more = False
-        if len(messages) > REPLAY_LIMIT:
-            messages, has_more = history(room)
+        page, has_more = [message_dict(row, room) for row in rows], False
+        if len(rows) > REPLAY_LIMIT:
+            page, has_more = history(room_id, room)
             reset = True
-    if not messages:
+    if not page:
         return None
-    return {
-        "room": room.name,
-        "messages": [m.to_dict() for m in messages],
-        "has_more": has_more,
-        "reset": reset,
-    }
+    return {"room": room, "messages": page, "has_more": has_more, "reset": reset}
 
 
-# --- rate limit ----------------------------------------------------------------------
+# --- rate limit of sign-ins ----------------------------------------------------------
 
 
 class RateLimit:

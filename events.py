@@ -1,16 +1,27 @@
 """Socket.IO events of the default namespace; the wire contract is docs/protocol.md.
 
-Each handler parses its payload, calls the domain functions in chat.py, commits, then
-emits. Replies are acks: ``{"ok": True, ...}`` or ``{"ok": False, "error": {code,
-message}}``; a client that asked for no ack gets failures as ``chat_error`` instead.
+Each handler parses its payload, calls the domain functions in chat.py (which commit as
+they write), then emits. Replies are acks: ``{"ok": True, ...}`` or ``{"ok": False,
+"error": {code, message}}``; a client that asked for no ack gets failures as
+``chat_error`` instead.
+
+Socket.IO rooms the server uses are namespaced, so no name a client picks can address a
+connection (every connection is also in a room named after its sid):
+
+- ``r:<room>``: connections that have the room open (typing, announcements, seen);
+- ``m:<room>``: connections that have it open or watch it (messages, edits, deletes), so
+  one message is one broadcast, encoded once, to both;
+- ``u:<user id>``: every connection of a user (room_added, room_removed);
+- ``p:<user id>``: watchers of that user's direct rooms (presence_changed).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import uuid
 from contextvars import ContextVar
-from typing import NamedTuple
 
 import flask_socketio
 import redis
@@ -22,14 +33,34 @@ from sqlalchemy.exc import SQLAlchemyError
 import auth
 import chat
 from chat import Failure, invalid
-from models import Room, User, db
-from presence import Connection, Presence, RedisPresence
+from models import db, isoformat
+from presence import Connection, OpenRoom, Presence, RedisPresence
+from ratelimit import MessageLimit, RedisMessageLimit
 
 log = logging.getLogger(__name__)
 socketio = SocketIO()
 
 # Whether the event being handled carries an ack id; set around every handler call.
 _ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=True)
+# Names python-socketio dispatches to the transport's own handlers; a client must not.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final"})
+_REFUSED = "\x00reserved"
+
+
+def open_channel(room: str) -> str:
+    return "r:" + room
+
+
+def message_channel(room: str) -> str:
+    return "m:" + room
+
+
+def user_channel(user_id: int) -> str:
+    return f"u:{user_id}"
+
+
+def peer_channel(user_id: int) -> str:
+    return f"p:{user_id}"
 
 
 def init_app(app) -> None:
@@ -41,28 +72,35 @@ def init_app(app) -> None:
         channel=cfg["SOCKETIO_CHANNEL"],
         cors_allowed_origins=cfg["CORS_ALLOWED_ORIGINS"],
     )
-    app.extensions["presence"] = (
-        RedisPresence(redis.Redis.from_url(cfg["REDIS_URL"]), cfg["SOCKETIO_CHANNEL"])
-        if cfg["REDIS_URL"]
-        else Presence()
-    )
-    app.extensions["rate_limit"] = chat.RateLimit(
-        cfg["RATE_LIMIT"], cfg["REDIS_URL"] or "memory://"
-    )
+    shared = redis.Redis.from_url(cfg["REDIS_URL"]) if cfg["REDIS_URL"] else None
+    channel = cfg["SOCKETIO_CHANNEL"]
+    if shared is not None:
+        app.extensions["presence"] = RedisPresence(shared, channel)
+        app.extensions["message_limit"] = RedisMessageLimit(
+            cfg["RATE_LIMIT"], shared, f"{channel}:limit:messages:"
+        )
+    else:
+        app.extensions["presence"] = Presence()
+        app.extensions["message_limit"] = MessageLimit(cfg["RATE_LIMIT"])
+    app.extensions["control"] = Control(app.extensions["presence"], shared, channel)
+    app.teardown_appcontext(chat.close_db_connection)
     _track_acks(socketio.server)
 
 
 def _track_acks(server) -> None:
-    """Record whether each incoming event asked for an ack.
+    """Record whether each incoming event asked for an ack, and turn events that use a
+    reserved name into a refusal.
 
-    Neither Flask-SocketIO nor python-socketio tells a handler this, and the protocol
-    answers ack-less failures with ``chat_error``. python-socketio runs every event
-    through ``_handle_event_internal`` (in the task that runs the handler), which sees the
-    packet's ack id.
+    Neither Flask-SocketIO nor python-socketio tells a handler whether an ack was asked
+    for, and the protocol answers ack-less failures with ``chat_error``. python-socketio
+    runs every event through ``_handle_event_internal`` (in the task that runs the
+    handler), which sees the packet's ack id.
     """
     handle = server._handle_event_internal
 
     def tracked(srv, sid, eio_sid, data, namespace, ack_id):
+        if not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
+            data = [_REFUSED, str(data[0])]
         token = _ack_requested.set(ack_id is not None)
         try:
             return handle(srv, sid, eio_sid, data, namespace, ack_id)
@@ -90,8 +128,8 @@ def chat_event(handler=None, *, in_room: bool = False):
 
     The wrapper checks what every event shares: one object payload, a known connection,
     and a ``username`` (if given) that is the connection's own. With ``in_room``, the
-    payload's ``room`` must be one this connection has joined, and the handler gets it as
-    a third argument.
+    payload's ``room`` must be one this connection has open, and the handler gets it as a
+    third argument.
     """
     if handler is None:
         return functools.partial(chat_event, in_room=in_room)
@@ -112,7 +150,7 @@ def chat_event(handler=None, *, in_room: bool = False):
                 return _reply(Failure("forbidden", "username is not yours"))
         if not in_room:
             return _reply(handler(me, data))
-        room = _joined_room(data.get("room"))
+        room = _open_room(data.get("room"))
         if isinstance(room, Failure):
             return _reply(room)
         return _reply(handler(me, data, room))
@@ -133,19 +171,27 @@ def on_error(error: Exception) -> dict | bool:
     return _reply(Failure("internal_error", "the server failed to handle this event"))
 
 
-class JoinedRoom(NamedTuple):
-    name: str
-    id: int
+class NamedRoom:
+    """A room this connection has open: its name plus what ``OpenRoom`` knows."""
+
+    __slots__ = ("id", "name", "peer_id")
+
+    def __init__(self, name: str, room: OpenRoom) -> None:
+        self.name, self.id, self.peer_id = name, room.id, room.peer_id
 
 
-def _joined_room(name: object) -> JoinedRoom | Failure:
-    """The named room, if this connection has joined it."""
+def _open_room(name: object) -> NamedRoom | Failure:
+    """The named room, if this connection has it open."""
     if not chat.is_room_name(name):
         return invalid("room must be a room name")
-    room_id = presence().room_id(request.sid, name)
-    if room_id is None:
+    room = presence().open_room(request.sid, name)
+    if room is None:
         return Failure("not_in_room", f"join {name} first")
-    return JoinedRoom(name, room_id)
+    return NamedRoom(name, room)
+
+
+def _me(connection: Connection) -> chat.UserRef:
+    return chat.UserRef(connection.user_id, connection.username)
 
 
 # --- connection ----------------------------------------------------------------------
@@ -158,34 +204,56 @@ def connect(auth_data=None):
     if user is None:
         # python-socketio's exception (not the builtin one) refuses the connection.
         raise flask_socketio.ConnectionRefusedError("unauthorized")
-    presence().connect(request.sid, user.id, user.username)
-    _start_heartbeat(presence())
-
-
-def _start_heartbeat(shared: Presence) -> None:
-    """Keep this process's entries in shared presence alive (started on first connect,
-    so CLI commands and idle imports run no background task)."""
-    if not isinstance(shared, RedisPresence) or shared.heartbeat_started:
-        return
-    shared.heartbeat_started = True
-
-    def beat():
-        while True:
-            socketio.sleep(shared.ttl / 3)
-            try:
-                shared.heartbeat()
-            except redis.RedisError:
-                log.warning("presence heartbeat failed; retrying", exc_info=True)
-
-    socketio.start_background_task(beat)
+    connection = Connection(user.id, user.username, getattr(user, "session_id", None))
+    join_room(user_channel(user.id))
+    if presence().connect(request.sid, connection):
+        _presence_changed(connection, True)
+    _start_background_tasks(current_app._get_current_object())
 
 
 @socketio.on("disconnect")
 def disconnect(*_reason):
     """Counts as leave_room for every room of this connection."""
-    connection, gone = presence().disconnect(request.sid)
+    connection, gone, offline = presence().disconnect(request.sid)
+    if connection is None:
+        return
     for room in gone:
-        emit("leave_room_announcement", {"room": room, "username": connection.username}, to=room)
+        emit(
+            "leave_room_announcement",
+            {"room": room, "username": connection.username},
+            to=open_channel(room),
+        )
+    if offline:
+        _presence_changed(connection, False)
+
+
+def _presence_changed(connection: Connection, online: bool) -> None:
+    socketio.emit(
+        "presence_changed",
+        {"username": connection.username, "online": online},
+        to=peer_channel(connection.user_id),
+    )
+
+
+def _start_background_tasks(app) -> None:
+    """Presence heartbeats and the control listener, started on the first connect (so CLI
+    commands and idle imports run no background task)."""
+    if app.extensions.get("background_started"):
+        return
+    app.extensions["background_started"] = True
+    shared = app.extensions["presence"]
+    if isinstance(shared, RedisPresence):
+
+        def beat():
+            while True:
+                socketio.sleep(shared.ttl / 3)
+                try:
+                    shared.heartbeat()
+                except redis.RedisError:
+                    log.warning("presence heartbeat failed; retrying", exc_info=True)
+
+        socketio.start_background_task(beat)
+    app.extensions["control"].start()
 
 
 # --- events --------------------------------------------------------------------------
@@ -198,57 +266,129 @@ def joined_room(me: Connection, data: dict):
     last_id = chat.check_message_id(data.get("last_id"), "last_id")
     if isinstance(last_id, Failure):
         return last_id
-    room = chat.resolve_room(me.username, data.get("room"), data.get("peer"))
-    if isinstance(room, Failure):
-        return room
-    chat.ensure_membership(room, me.user_id)
-    db.session.commit()
-    # Into the Socket.IO room before reading history: a message committed meanwhile is
+    target = chat.resolve_room(_me(me), data.get("room"), data.get("peer"))
+    if isinstance(target, Failure):
+        return target
+    room, joined, peer_added = chat.enter_room(_me(me), target)
+    # Into the Socket.IO rooms before reading history: a message committed meanwhile is
     # in the history, the broadcast or both (the client dedupes by id), never neither.
-    join_room(room.name)
-    if presence().join(request.sid, room.name, room.id):
+    join_room(open_channel(room.name))
+    join_room(message_channel(room.name))
+    if me.watches:
+        me.watching.add(room.name)
+    peer_id = room.peer.id if room.peer else None
+    if presence().join(request.sid, room.name, OpenRoom(room.id, peer_id)):
         emit(
             "join_room_announcement",
             {"room": room.name, "username": me.username},
-            to=room.name,
+            to=open_channel(room.name),
             include_self=False,
         )
-    catch_up = chat.replay(room, last_id)
+    catch_up = chat.replay(room.id, room.name, last_id)
     if catch_up is not None:
         emit("rejoin_room", catch_up)
-    return {"room": room.name, "online": presence().online(room.name), "seen": chat.seen_by(room)}
+    if joined:  # the user's other tabs learn of the new room
+        _room_added(me.user_id, me.username, room.id, skip_sid=request.sid)
+    if peer_added:
+        _room_added(room.peer.id, room.peer.username, room.id)
+    online = presence().online(room.name)
+    return {"room": room.name, "online": online, "seen": chat.seen_by(room.id)}
+
+
+def _room_added(user_id: int, username: str, room_id: int, skip_sid: str | None = None) -> None:
+    [summary] = chat.room_summaries(user_id, username, room_id) or [None]
+    if summary is None:
+        return
+    _with_peer_online([summary])
+    socketio.emit("room_added", summary, to=user_channel(user_id), skip_sid=skip_sid)
+
+
+def _with_peer_online(summaries: list[dict]) -> list[dict]:
+    """Fill in peer_online for direct rooms (and drop the internal peer_id)."""
+    peer_ids = [s["peer_id"] for s in summaries if s.get("peer_id")]
+    online = presence().users_online(peer_ids)
+    for summary in summaries:
+        if "peer_id" in summary:
+            summary["peer_online"] = summary.pop("peer_id") in online
+    return summaries
+
+
+def room_list(user_id: int, username: str) -> list[dict]:
+    """The user's room summaries as the protocol has them (GET /api/rooms, watch_rooms)."""
+    return _with_peer_online(chat.room_summaries(user_id, username))
+
+
+@chat_event
+def watch_rooms(me: Connection, data: dict):
+    """Client sends {}; subscribes this connection to the messages, edits and deletes of
+    every room its user is a member of, and to its direct peers' presence_changed. Acks
+    {rooms: [Summary]}."""
+    summaries = chat.room_summaries(me.user_id, me.username)
+    names = {s["room"] for s in summaries}
+    for room in names - me.watching:
+        join_room(message_channel(room))
+    for room in me.watching - names:  # no longer a member
+        if room not in me.rooms:
+            leave_socket_room(message_channel(room))
+    for summary in summaries:
+        if summary.get("peer_id"):
+            join_room(peer_channel(summary["peer_id"]))
+    me.watches, me.watching = True, names
+    return {"rooms": _with_peer_online(summaries)}
 
 
 @chat_event(in_room=True)
-def send_message(me: Connection, data: dict, room: JoinedRoom):
+def send_message(me: Connection, data: dict, room: NamedRoom):
     """Client sends {room, message, client_id?}; stores it once, emits recieve_message to
-    the room (sender included) and acks {id, created_at}."""
+    the room's open and watching connections (sender included) and acks {id, created_at}."""
     body = chat.clean_message(data.get("message"))
     if isinstance(body, Failure):
         return body
     client_id = chat.check_client_id(data.get("client_id"))
     if isinstance(client_id, Failure):
         return client_id
-    if client_id is not None:
-        earlier = chat.find_by_client_id(room.id, me.user_id, client_id)
-        if earlier is not None:  # a retry: same ack, no second broadcast
-            return {"id": earlier.id, "created_at": earlier.to_dict()["created_at"]}
-    if not current_app.extensions["rate_limit"].hit(me.user_id):
-        return Failure("rate_limited", "too many messages, slow down")
-    author = db.session.get(User, me.user_id)
-    message, created = chat.post_message(db.session.get(Room, room.id), author, body, client_id)
-    db.session.commit()
-    payload = message.to_dict()
-    if created:
-        emit("recieve_message", payload, to=room.name)
-        if presence().set_typing(room.name, me.username, False):
-            _emit_typing(room.name, me.username, False)
-    return {"id": payload["id"], "created_at": payload["created_at"]}
+    limit = current_app.extensions["message_limit"]
+    hit = limit.hit(me.user_id)
+    if isinstance(hit, float):
+        earlier = client_id and chat.find_by_client_id(room.id, me.user_id, client_id)
+        if earlier:  # a retry of a stored message is answered, not limited
+            return {"id": earlier[0], "created_at": isoformat(earlier[1])}
+        return Failure("rate_limited", "too many messages, slow down", retry_after=round(hit, 3))
+    try:
+        message_id, created_at, created = chat.store_message(room.id, me.user_id, body, client_id)
+    except BaseException:
+        limit.refund(hit)  # a failed send does not count
+        raise
+    created_at = isoformat(created_at)
+    if not created:  # a retry: the first ack, no second broadcast, not counted
+        limit.refund(hit)
+        return {"id": message_id, "created_at": created_at}
+    emit(
+        "recieve_message",
+        {
+            "id": message_id,
+            "room": room.name,
+            "username": me.username,
+            "message": body,
+            "created_at": created_at,
+            "edited_at": None,
+            "deleted": False,
+            "client_id": client_id,
+        },
+        to=message_channel(room.name),
+    )
+    if presence().set_typing(room.name, me.username, False):
+        _emit_typing(room.name, me.username, False)
+    if room.peer_id is not None and chat.add_member(room.id, room.peer_id):
+        # The peer had removed this direct room: it comes back with this message.
+        _room_added(room.peer_id, chat.other_participant(room.name, me.username), room.id)
+    return {"id": message_id, "created_at": created_at}
 
 
 @chat_event(in_room=True)
-def typing_status(me: Connection, data: dict, room: JoinedRoom):
-    """Client sends {room, typing}; emits typing_on {room, username, typing} to the others."""
+def typing_status(me: Connection, data: dict, room: NamedRoom):
+    """Client sends {room, typing}; emits typing_on {room, username, typing} to the others
+    that have the room open."""
     typing = data.get("typing")
     if not isinstance(typing, bool):
         return invalid("typing must be true or false")
@@ -265,66 +405,81 @@ def load_history(me: Connection, data: dict):
 
 
 @chat_event(in_room=True)
-def edit_message(me: Connection, data: dict, room: JoinedRoom):
+def edit_message(me: Connection, data: dict, room: NamedRoom):
     """Client sends {room, id, message}; the author only. Emits message_edited (a Message)
     to the room and acks {id, edited_at}."""
     body = chat.clean_message(data.get("message"))
     if isinstance(body, Failure):
         return body
-    message = chat.own_message(room.id, me.user_id, data.get("id"))
-    if isinstance(message, Failure):
-        return message
-    changed = chat.edit(message, body)
-    db.session.commit()
-    payload = message.to_dict()
+    edited = chat.edit_message(room.id, room.name, me.username, me.user_id, data.get("id"), body)
+    if isinstance(edited, Failure):
+        return edited
+    message, changed = edited
     if changed:
-        emit("message_edited", payload, to=room.name)
-    return {"id": message.id, "edited_at": payload["edited_at"]}
+        emit("message_edited", message, to=message_channel(room.name))
+    return {"id": message["id"], "edited_at": message["edited_at"]}
 
 
 @chat_event(in_room=True)
-def delete_message(me: Connection, data: dict, room: JoinedRoom):
+def delete_message(me: Connection, data: dict, room: NamedRoom):
     """Client sends {room, id}; the author only. Soft-deletes it and emits message_deleted
     {room, id} to the room."""
-    message = chat.own_message(room.id, me.user_id, data.get("id"))
-    if isinstance(message, Failure):
-        return message
-    chat.soft_delete(message)
-    db.session.commit()
-    emit("message_deleted", {"room": room.name, "id": message.id}, to=room.name)
-    return {"id": message.id}
+    message_id = chat.delete_message(room.id, me.user_id, data.get("id"))
+    if isinstance(message_id, Failure):
+        return message_id
+    emit("message_deleted", {"room": room.name, "id": message_id}, to=message_channel(room.name))
+    return {"id": message_id}
 
 
 @chat_event(in_room=True)
-def mark_seen(me: Connection, data: dict, room: JoinedRoom):
+def mark_seen(me: Connection, data: dict, room: NamedRoom):
     """Client sends {room, message_id}; stores it as the reader's last read id (it never
     moves back) and emits messages_seen {room, username, message_id} to the others."""
     message_id = chat.check_message_id(data.get("message_id"), "message_id", required=True)
     if isinstance(message_id, Failure):
         return message_id
-    if not chat.message_exists(room.id, message_id):
-        return Failure("not_found", f"no message {message_id} in {room.name}")
     moved = chat.mark_read(room.id, me.user_id, message_id)
-    db.session.commit()
+    if isinstance(moved, Failure):
+        return moved
     if moved is None:  # an older id: the stored position stays, and is the answer
         return {"room": room.name, "message_id": chat.last_read_id(room.id, me.user_id)}
     emit(
         "messages_seen",
         {"room": room.name, "username": me.username, "message_id": moved},
-        to=room.name,
+        to=open_channel(room.name),
         include_self=False,
     )
     return {"room": room.name, "message_id": moved}
 
 
 @chat_event(in_room=True)
-def leave_room(me: Connection, data: dict, room: JoinedRoom):
-    """Client sends {room}; leaves it and tells the others when this was the user's last
-    connection there."""
-    leave_socket_room(room.name)
-    if presence().leave(request.sid, room.name):
-        emit("leave_room_announcement", {"room": room.name, "username": me.username}, to=room.name)
+def leave_room(me: Connection, data: dict, room: NamedRoom):
+    """Client sends {room}; closes it on this connection (a watched room stays watched)
+    and tells the others when this was the user's last connection with it open."""
+    _close_room(presence(), request.sid, me, room.name, keep_watching=True)
     return {"room": room.name}
+
+
+def _close_room(
+    presence: Presence, sid: str, me: Connection, room: str, keep_watching: bool
+) -> None:
+    server = socketio.server
+    server.leave_room(sid, open_channel(room), namespace="/")
+    if not (keep_watching and room in me.watching):
+        server.leave_room(sid, message_channel(room), namespace="/")
+        me.watching.discard(room)
+    if presence.leave(sid, room):
+        socketio.emit(
+            "leave_room_announcement",
+            {"room": room, "username": me.username},
+            to=open_channel(room),
+        )
+
+
+@socketio.on(_REFUSED)
+def reserved_event(event: str, *_args):
+    """A client emitted an event named like one of the transport's own."""
+    return _reply(invalid(f"{event!r} is a reserved event name"), event)
 
 
 @socketio.on("*")
@@ -337,6 +492,73 @@ def _emit_typing(room: str, username: str, typing: bool) -> None:
     emit(
         "typing_on",
         {"room": room, "username": username, "typing": typing},
-        to=room,
+        to=open_channel(room),
         include_self=False,
     )
+
+
+# --- actions on a user's connections in every process --------------------------------
+
+
+def remove_room(user_id: int, room: str) -> None:
+    """After the user's membership ended (committed): room_removed to all their
+    connections, which also stop having the room open or watched, on every process."""
+    socketio.emit("room_removed", {"room": room}, to=user_channel(user_id))
+    current_app.extensions["control"].publish({"do": "drop_room", "user": user_id, "room": room})
+
+
+def sign_out(user_id: int, session_id: str | None) -> None:
+    """signed_out to the connections of one browser session (or, with None, of every
+    session and token of the user), which are then disconnected, on every process."""
+    current_app.extensions["control"].publish(
+        {"do": "sign_out", "user": user_id, "session": session_id}
+    )
+
+
+class Control:
+    """Actions on connections wherever they are: applied here, and published through
+    Redis (when there is one) for every other process to apply to its own connections."""
+
+    def __init__(self, presence: Presence, client, channel: str) -> None:
+        self.presence = presence
+        self._redis = client
+        self._channel = f"{channel}:control"
+        self._host = uuid.uuid4().hex
+        self._started = False
+
+    def publish(self, action: dict) -> None:
+        self.apply(action)
+        if self._redis is not None:
+            self._redis.publish(self._channel, json.dumps({**action, "host": self._host}))
+
+    def apply(self, action: dict) -> None:
+        if action["do"] == "drop_room":
+            for sid in self.presence.sids_of(action["user"]):
+                connection = self.presence.identity(sid)
+                if connection is not None:
+                    _close_room(self.presence, sid, connection, action["room"], False)
+        elif action["do"] == "sign_out":
+            for sid in self.presence.sids_of(action["user"], action.get("session")):
+                socketio.emit("signed_out", {}, to=sid, ignore_queue=True)
+                socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+
+    def start(self) -> None:
+        if self._redis is None or self._started:
+            return
+        self._started = True
+        socketio.start_background_task(self._listen)
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self._channel)
+                for message in pubsub.listen():
+                    action = json.loads(message["data"])
+                    if action.get("host") != self._host:
+                        self.apply(action)
+            except redis.RedisError:
+                log.warning("control channel lost; resubscribing", exc_info=True)
+                socketio.sleep(1)
+            except Exception:
+                log.exception("control action failed")

@@ -18,7 +18,7 @@ from sqlalchemy import (
     event,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -122,9 +122,6 @@ class Message(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    room: Mapped[Room] = relationship(lazy="joined")
-    author: Mapped[User] = relationship(lazy="joined")
-
     __table_args__ = (
         # History pages and replay: WHERE room_id = ? AND id < / > ? ORDER BY id.
         Index("ix_messages_room_history", "room_id", "id"),
@@ -132,14 +129,20 @@ class Message(db.Model):
         UniqueConstraint("room_id", "user_id", "client_id", name="uq_messages_client_id"),
     )
 
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "room": self.room.name,
-            "username": self.author.username,
-            "message": None if self.deleted else self.body,
-            "created_at": isoformat(self.created_at),
-            "edited_at": isoformat(self.edited_at),
-            "deleted": self.deleted,
-            "client_id": self.client_id,
-        }
+
+def message_dict(row, room: str, username: str | None = None) -> dict:
+    """The wire form of a message (the protocol's Message), the one serializer.
+
+    ``row`` has id, body, client_id, created_at, edited_at, deleted and (unless given
+    as ``username``) the author's username.
+    """
+    return {
+        "id": row.id,
+        "room": room,
+        "username": username if username is not None else row.username,
+        "message": None if row.deleted else row.body,
+        "created_at": isoformat(row.created_at),
+        "edited_at": isoformat(row.edited_at),
+        "deleted": row.deleted,
+        "client_id": row.client_id,
+    }

@@ -1,9 +1,10 @@
-"""Who is online in which room, and who is typing.
+"""Who is connected, who has which room open, who is typing.
 
-A connection's identity and the rooms it joined belong to the server process that holds
-the socket. Who is online in a room is counted per connection (a user with two tabs stays
-online until the last one leaves): in this process by ``Presence``, or across every
-process of a deployment by ``RedisPresence`` when ``REDIS_URL`` is set.
+A connection's identity, the rooms it has open and the rooms it watches belong to the
+server process that holds the socket. Who is online is counted per connection (a user
+with two tabs stays online until the last one closes), twice: per room ("has this room
+open") and per user ("has any connection at all"). ``Presence`` counts in this process;
+``RedisPresence`` counts across every process of a deployment when ``REDIS_URL`` is set.
 """
 
 from __future__ import annotations
@@ -14,11 +15,22 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(frozen=True)
+class OpenRoom:
+    id: int
+    peer_id: int | None = None  # the other user of a direct room
+
+
+@dataclass(eq=False)
 class Connection:
     user_id: int
     username: str
-    rooms: dict[str, int] = field(default_factory=dict)  # room name -> room id
+    session_id: str | None = None  # the browser session it was opened with, if any
+    rooms: dict[str, OpenRoom] = field(default_factory=dict)  # open rooms by name
+    watches: bool = False  # asked for watch_rooms: new rooms are watched too
+    watching: set[str] = field(default_factory=set)
+    # Per-connection state of the event budgets (ratelimit.Budgets), made on first use.
+    budgets: dict = field(default_factory=dict)
 
 
 class Presence:
@@ -26,30 +38,49 @@ class Presence:
         # A plain threading lock: under eventlet/gevent it is monkey-patched to a green one.
         self._lock = threading.Lock()
         self._connections: dict[str, Connection] = {}
+        self._by_user: defaultdict[int, set[str]] = defaultdict(set)
         self._online: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self._typing: set[tuple[str, str]] = set()
 
     # --- connections of this process --------------------------------------------------
 
-    def connect(self, sid: str, user_id: int, username: str) -> None:
+    def connect(self, sid: str, connection: Connection) -> bool:
+        """Register a connection; True when it is its user's first anywhere."""
         with self._lock:
-            self._connections[sid] = Connection(user_id, username)
+            self._connections[sid] = connection
+            self._by_user[connection.user_id].add(sid)
+        try:
+            return self._user_arrives(connection.user_id, sid)
+        except BaseException:
+            self._forget(sid)
+            raise
 
     def identity(self, sid: str) -> Connection | None:
         return self._connections.get(sid)
 
-    def room_id(self, sid: str, room: str) -> int | None:
-        """The id of ``room`` if this connection has joined it."""
+    def sids_of(self, user_id: int, session_id: str | None = None) -> list[str]:
+        """This process's connections of a user (of one browser session, if given)."""
+        with self._lock:
+            sids = list(self._by_user.get(user_id, ()))
+        if session_id is None:
+            return sids
+        return [s for s in sids if (c := self._connections.get(s)) and c.session_id == session_id]
+
+    def connections_per_user(self, user_id: int) -> int:
+        return len(self._by_user.get(user_id, ()))
+
+    def open_room(self, sid: str, room: str) -> OpenRoom | None:
+        """The room if this connection has it open."""
         connection = self._connections.get(sid)
         return connection.rooms.get(room) if connection else None
 
-    def join(self, sid: str, room: str, room_id: int) -> bool:
-        """Add the connection to the room; True when its user was not online there before."""
+    def join(self, sid: str, room: str, open_room: OpenRoom) -> bool:
+        """Open the room on the connection; True when its user did not have it open before."""
         with self._lock:
             connection = self._connections[sid]
             if room in connection.rooms:
                 return False
-            connection.rooms[room] = room_id
+            connection.rooms[room] = open_room
         try:
             return self._arrive(room, connection.username, sid)
         except BaseException:
@@ -57,21 +88,31 @@ class Presence:
             raise
 
     def leave(self, sid: str, room: str) -> bool:
-        """Remove the connection from the room; True when its user is now offline there."""
+        """Close the room on the connection; True when its user has it open nowhere now."""
         with self._lock:
             connection = self._connections.get(sid)
             if connection is None or connection.rooms.pop(room, None) is None:
                 return False
         return self._depart(room, connection.username, sid)
 
-    def disconnect(self, sid: str) -> tuple[Connection | None, list[str]]:
-        """Forget the connection; returns it and the rooms its user is now offline in."""
+    def disconnect(self, sid: str) -> tuple[Connection | None, list[str], bool]:
+        """Forget the connection. Returns it, the rooms its user has open nowhere now, and
+        whether that was the user's last connection anywhere."""
+        connection = self._forget(sid)
+        if connection is None:
+            return None, [], False
+        gone = [room for room in connection.rooms if self._depart(room, connection.username, sid)]
+        return connection, gone, self._user_departs(connection.user_id, sid)
+
+    def _forget(self, sid: str) -> Connection | None:
         with self._lock:
             connection = self._connections.pop(sid, None)
-        if connection is None:
-            return None, []
-        gone = [room for room in connection.rooms if self._depart(room, connection.username, sid)]
-        return connection, gone
+            if connection is not None:
+                sids = self._by_user[connection.user_id]
+                sids.discard(sid)
+                if not sids:
+                    del self._by_user[connection.user_id]
+        return connection
 
     def set_typing(self, room: str, username: str, typing: bool) -> bool:
         """Record typing state; True when it changed."""
@@ -85,7 +126,7 @@ class Presence:
                 self._typing.discard(key)
             return True
 
-    # --- who is online: counted in this process ---------------------------------------
+    # --- counted in this process (RedisPresence overrides these) ----------------------
 
     def _arrive(self, room: str, username: str, sid: str) -> bool:
         with self._lock:
@@ -104,13 +145,29 @@ class Presence:
             self._typing.discard((room, username))
             return True
 
+    def _user_arrives(self, user_id: int, sid: str) -> bool:
+        with self._lock:
+            return len(self._by_user.get(user_id, ())) == 1
+
+    def _user_departs(self, user_id: int, sid: str) -> bool:
+        with self._lock:
+            return user_id not in self._by_user
+
     def online(self, room: str) -> list[str]:
+        """Who has the room open, sorted."""
         with self._lock:
             return sorted(self._online.get(room, ()), key=str.lower)
 
+    def users_online(self, user_ids: list[int]) -> set[int]:
+        """Which of these users have any connection."""
+        with self._lock:
+            return {uid for uid in user_ids if uid in self._by_user}
 
-# One sorted set per room; a member is "<username>\n<sid>" scored by when it expires.
-# Scripts keep each check-and-change atomic across processes.
+
+# One sorted set per room and one per user; a room's member is "<username>\n<sid>", a
+# user's is "\n<sid>", each scored by when it expires. Scripts keep each check-and-change
+# atomic across processes. ARRIVE returns how many live entries share the tag (ARGV[4])
+# besides this one; DEPART whether any is left.
 _ARRIVE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local others = 0
@@ -138,8 +195,10 @@ return 0
 class RedisPresence(Presence):
     """Presence shared by every process of one deployment through Redis.
 
-    Each connection's entry expires ``ttl`` seconds after its last heartbeat, so the
-    connections of a process that dies without saying goodbye drop out on their own.
+    Each connection's entries expire ``ttl`` seconds after its last heartbeat, so the
+    connections of a process that dies without saying goodbye drop out on their own; the
+    heartbeat writes them back in full, so presence also rebuilds itself after Redis
+    restarts empty.
     """
 
     def __init__(self, client, channel: str, ttl: float = 30.0, clock=time.time) -> None:
@@ -155,40 +214,62 @@ class RedisPresence(Presence):
     def _key(self, room: str) -> str:
         return self._prefix + room
 
-    def _arrive(self, room: str, username: str, sid: str) -> bool:
+    def _user_key(self, user_id: int) -> str:
+        # "\n" cannot occur in a room name, so no room's key can be a user's.
+        return f"{self._prefix}\nuser:{user_id}"
+
+    def _arrive_in(self, key: str, member: str, tag: str) -> bool:
         now = self._clock()
         others = self._arrive_script(
-            keys=[self._key(room)],
-            args=[now, now + self.ttl, f"{username}\n{sid}", f"{username}\n", int(self.ttl * 2)],
+            keys=[key], args=[now, now + self.ttl, member, tag, int(self.ttl * 2)]
         )
         return others == 0
+
+    def _depart_from(self, key: str, member: str, tag: str) -> bool:
+        still_here = self._depart_script(keys=[key], args=[self._clock(), member, tag])
+        return still_here == 0
+
+    def _arrive(self, room: str, username: str, sid: str) -> bool:
+        return self._arrive_in(self._key(room), f"{username}\n{sid}", f"{username}\n")
 
     def _depart(self, room: str, username: str, sid: str) -> bool:
         with self._lock:
             self._typing.discard((room, username))
-        still_here = self._depart_script(
-            keys=[self._key(room)], args=[self._clock(), f"{username}\n{sid}", f"{username}\n"]
-        )
-        return still_here == 0
+        return self._depart_from(self._key(room), f"{username}\n{sid}", f"{username}\n")
+
+    def _user_arrives(self, user_id: int, sid: str) -> bool:
+        return self._arrive_in(self._user_key(user_id), f"\n{sid}", "")
+
+    def _user_departs(self, user_id: int, sid: str) -> bool:
+        return self._depart_from(self._user_key(user_id), f"\n{sid}", "")
 
     def online(self, room: str) -> list[str]:
         members = self._redis.zrangebyscore(self._key(room), self._clock(), "+inf")
         names = {m.decode().split("\n", 1)[0] for m in members}
         return sorted(names, key=str.lower)
 
+    def users_online(self, user_ids: list[int]) -> set[int]:
+        if not user_ids:
+            return set()
+        now = self._clock()
+        pipe = self._redis.pipeline(transaction=False)
+        for uid in user_ids:
+            pipe.zcount(self._user_key(uid), now, "+inf")
+        return {uid for uid, count in zip(user_ids, pipe.execute(), strict=True) if count}
+
     def heartbeat(self) -> None:
-        """Push back the expiry of every connection of this process."""
+        """Write back every entry of this process with a new expiry."""
         with self._lock:
             entries = [
-                (room, f"{c.username}\n{sid}")
+                (self._key(room), f"{c.username}\n{sid}")
                 for sid, c in self._connections.items()
                 for room in c.rooms
-            ]
+            ] + [(self._user_key(c.user_id), f"\n{sid}") for sid, c in self._connections.items()]
         if not entries:
             return
         expires = self._clock() + self.ttl
         pipe = self._redis.pipeline(transaction=False)
-        for room, member in entries:
-            pipe.zadd(self._key(room), {member: expires}, xx=True)
-            pipe.expire(self._key(room), int(self.ttl * 2))
+        for key, member in entries:
+            pipe.zadd(key, {member: expires})
+            pipe.expire(key, int(self.ttl * 2))
         pipe.execute()

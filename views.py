@@ -8,11 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 import chat
+import events
 from auth import LoginForm, json_error
 from models import db
 
 bp = Blueprint("views", __name__)
-FAILURE_STATUS = {"invalid_payload": 400, "forbidden": 403, "not_found": 404}
 
 
 @bp.get("/")
@@ -53,15 +53,40 @@ def chat_page():
 
 def _chat_page(room: str | None, title: str | None, direct: bool):
     """The one chat page: the room list beside the open room (none on /)."""
-    rooms = chat.room_summaries(current_user.id)
+    rooms = events.room_list(current_user.id, current_user.username)
     return render_template("chat.html", room=room, title=title, direct=direct, rooms=rooms)
 
 
 @bp.get("/api/rooms")
 @login_required
 def api_rooms():
-    """{rooms: [{room, kind, unread, last_message}]}: the rooms you have joined."""
-    return {"rooms": chat.room_summaries(current_user.id)}
+    """{rooms: [Summary]}: the rooms you are a member of, the most recently active first."""
+    return {"rooms": events.room_list(current_user.id, current_user.username)}
+
+
+@bp.delete("/api/rooms/<room>/membership")
+@login_required
+def api_remove_room(room: str):
+    """204: you are no longer a member; your connections stop having the room open or
+    watched (a direct room comes back with its next message). 404 if you were not one."""
+    if not chat.is_room_name(room):
+        return json_error(chat.invalid("not a room name"), 400)
+    found = chat.find_room(room)
+    if found is None or not chat.remove_member(found[0], current_user.id):
+        return json_error(chat.Failure("not_found", f"you are not a member of {room}"), 404)
+    events.remove_room(current_user.id, room)
+    return "", 204
+
+
+@bp.get("/api/directory")
+@login_required
+def api_directory():
+    """{rooms: [{room, members, last_message_at}]}: public rooms whose name starts with
+    ?q= (case-insensitive), the most recently active first (?limit= up to 100)."""
+    found = chat.directory(request.args.get("q", ""), _int_arg("limit"))
+    if isinstance(found, chat.Failure):
+        return json_error(found, chat.HTTP_STATUS[found.code])
+    return found
 
 
 @bp.get("/api/rooms/<room>/messages")
@@ -71,7 +96,7 @@ def api_room_messages(room: str):
     before_id, limit = _int_arg("before_id"), _int_arg("limit")
     page = chat.read_page(current_user.username, room, before_id, limit)
     if isinstance(page, chat.Failure):
-        return json_error(page, FAILURE_STATUS[page.code])
+        return json_error(page, chat.HTTP_STATUS[page.code])
     return page
 
 
@@ -80,7 +105,8 @@ def _int_arg(name: str) -> int | str | None:
     value = request.args.get(name)
     if value is None:
         return None
-    return int(value) if value.isascii() and value.isdigit() else value
+    # Ten digits at most: longer numbers are out of range anyway, and never parsed.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else value
 
 
 @bp.get("/healthz")

@@ -48,7 +48,16 @@ def test_rooms_include_direct_rooms(connect, client, bearer):
     alice, _ = connect("alice"), connect("bob")
     alice.emit("joined_room", {"peer": "bob"}, callback=True)
     rooms = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
-    assert rooms == [{"room": "dm:alice:bob", "kind": "direct", "unread": 0, "last_message": None}]
+    assert rooms == [
+        {
+            "room": "dm:alice:bob",
+            "kind": "direct",
+            "unread": 0,
+            "last_message": None,
+            "peer": "bob",
+            "peer_online": True,
+        }
+    ]
 
 
 def test_room_messages_pages_like_load_history(connect, client, bearer):

@@ -229,7 +229,7 @@ def test_a_crashing_handler_rolls_back_answers_and_leaks_no_connection(pair, app
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(chat, "post_message", explode)
+        patch.setattr(chat, "store_message", explode)
         ack = send(alice, "r", "this one fails")
         assert ack == {
             "ok": False,

@@ -114,13 +114,13 @@ def test_exactly_1000_missed_are_replayed_in_full(connect, app):
 
 
 def _bulk_insert(app, room_name, username, count):
-    from chat import find_room, find_user
+    from chat import find_room, lookup_user
     from models import Message, db
 
     with app.app_context():
-        room, user = find_room(room_name), find_user(username)
+        (room_id, _kind), user = find_room(room_name), lookup_user(username)
         db.session.add_all(
-            Message(room_id=room.id, user_id=user.id, body=f"bulk {i}") for i in range(count)
+            Message(room_id=room_id, user_id=user.id, body=f"bulk {i}") for i in range(count)
         )
         db.session.commit()
 

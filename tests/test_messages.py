@@ -121,9 +121,51 @@ def test_rate_limit_refuses_the_fourth_message_and_stores_nothing(connect):
     acks = [send(alice, "r", f"m{i}", client_id=f"c{i}") for i in range(4)]
     assert [a["ok"] for a in acks] == [True, True, True, False]
     assert acks[3]["error"]["code"] == "rate_limited"
+    assert 9 < acks[3]["error"]["retry_after"] <= 10  # seconds until the first one ages out
     assert len(events(bob, "recieve_message")) == 3
     # An idempotent retry of a stored message is answered, not counted or refused.
     assert send(alice, "r", "m0", client_id="c0") == acks[0]
+
+
+@pytest.mark.app_config(RATE_LIMIT="1/10seconds")
+def test_a_rate_limited_send_without_ack_says_when_to_retry(connect):
+    alice = connect("alice")
+    join(alice, "r")
+    send(alice, "r", "first")
+    events(alice)
+    alice.emit("send_message", {"room": "r", "message": "second"})
+    [error] = events(alice, "chat_error")
+    assert error["code"] == "rate_limited" and error["event"] == "send_message"
+    assert 0 < error["retry_after"] <= 10
+
+
+@pytest.mark.app_config(RATE_LIMIT="3/10seconds")
+def test_a_failed_send_does_not_count(connect, monkeypatch):
+    import chat
+
+    alice = connect("alice")
+    join(alice, "r")
+
+    def down(*_args):
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(chat, "store_message", down)
+        for _ in range(3):
+            assert send(alice, "r", "lost")["error"]["code"] == "internal_error"
+    for i in range(3):
+        assert send(alice, "r", f"m{i}")["ok"]
+
+
+@pytest.mark.app_config(RATE_LIMIT="3/10seconds")
+def test_retries_do_not_count(connect):
+    alice = connect("alice")
+    join(alice, "r")
+    first = send(alice, "r", "once", client_id="c")
+    for _ in range(5):
+        assert send(alice, "r", "once", client_id="c") == first
+    for i in range(2):
+        assert send(alice, "r", f"m{i}")["ok"]
 
 
 @pytest.mark.app_config(RATE_LIMIT="3/10seconds")
@@ -146,24 +188,25 @@ def test_refused_sends_do_not_count_against_the_limit(connect):
         assert send(alice, "r", f"m{i}")["ok"]
 
 
-def test_a_retry_that_races_the_first_send_is_still_stored_once(connect, monkeypatch):
-    """Two sends with one client_id both pass the lookup; the unique constraint decides."""
+def test_a_retry_is_decided_by_the_insert_in_one_round_trip(connect, monkeypatch):
+    """No lookup before the insert: the unique constraint decides (so two racing sends
+    with one client_id are stored once), and only a retry reads the first message back."""
     import chat
 
     alice, bob = connect("alice"), connect("bob")
     join(alice, "r")
     join(bob, "r")
-    first = send(alice, "r", "once", client_id="race")
-    events(bob)
-
     lookup = chat.find_by_client_id
     calls = []
 
-    def miss_the_first_lookup(*args):
+    def counted(*args):
         calls.append(args)
-        return None if len(calls) == 1 else lookup(*args)
+        return lookup(*args)
 
-    monkeypatch.setattr(chat, "find_by_client_id", miss_the_first_lookup)
+    monkeypatch.setattr(chat, "find_by_client_id", counted)
+    first = send(alice, "r", "once", client_id="race")
+    assert calls == []
+    events(bob)
     assert send(alice, "r", "once", client_id="race") == first
-    assert len(calls) == 2  # the handler's lookup, then the one after the conflict
+    assert len(calls) == 1  # after the insert found the conflict
     assert events(bob) == []

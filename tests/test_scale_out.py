@@ -83,3 +83,63 @@ def test_presence_is_shared_between_processes(servers):
         assert [name for name, _ in dave.received].count("join_room_announcement") == 1
     finally:
         dave.close()
+
+
+def _bearer(server, username: str) -> dict:
+    import requests
+
+    response = requests.post(
+        server.url + "/api/token",
+        json={"username": username, "password": "correct horse battery"},
+        timeout=10,
+    )
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_watching_and_room_added_cross_processes(servers):
+    first, second = servers
+    for name in ("fay", "gus"):
+        register(first, name)
+    fay, gus = Client(first, "fay"), Client(second, "gus")
+    try:
+        assert gus.call("watch_rooms", {}) == {"ok": True, "rooms": []}
+        fay.call("joined_room", {"peer": "gus"})
+        [added] = gus.wait_for("room_added")
+        assert added["room"] == "dm:fay:gus" and added["peer"] == "fay"
+        assert added["peer_online"] is True
+        [dm] = gus.call("watch_rooms", {})["rooms"]
+        assert dm["peer_online"] is True
+        fay.call("send_message", {"room": "dm:fay:gus", "message": "over here"})
+        assert gus.wait_for("recieve_message")[0]["message"] == "over here"
+        fay.close()
+        assert gus.wait_for("presence_changed") == [{"username": "fay", "online": False}]
+    finally:
+        fay.close()
+        gus.close()
+
+
+def test_removing_a_room_reaches_connections_on_the_other_process(servers):
+    import requests
+
+    first, second = servers
+    for name in ("hal", "ida"):
+        register(first, name)
+    hal, ida_there = Client(first, "hal"), Client(second, "ida")
+    try:
+        hal.call("joined_room", {"room": "leaving"})
+        ida_there.call("joined_room", {"room": "leaving"})
+        hal.wait_for("join_room_announcement")
+        response = requests.delete(
+            first.url + "/api/rooms/leaving/membership", headers=_bearer(first, "ida"), timeout=10
+        )
+        assert response.status_code == 204
+        assert ida_there.wait_for("room_removed") == [{"room": "leaving"}]
+        assert hal.wait_for("leave_room_announcement")[0]["username"] == "ida"
+        hal.call("send_message", {"room": "leaving", "message": "gone?"})
+        hal.wait_for("recieve_message")  # through Redis, as ida's would have been
+        ack = ida_there.call("send_message", {"room": "leaving", "message": "still here?"})
+        assert ack["error"]["code"] == "not_in_room"
+        assert [name for name, _ in ida_there.received].count("recieve_message") == 0
+    finally:
+        hal.close()
+        ida_there.close()
