@@ -57,7 +57,10 @@ function start(root) {
 
   // --- views ---------------------------------------------------------------------------
 
-  const socket = window.io();
+  // WebSocket first: a closed tab is a closed socket the server sees at once (a
+  // long-poll left behind would keep you "online" until it times out). Long-polling
+  // remains the fallback where WebSocket cannot get through.
+  const socket = window.io({ transports: ['websocket', 'polling'], tryAllTransports: true });
   const api = createApi({
     csrfToken: document.querySelector('meta[name="csrf-token"]').content,
     onUnauthorized: goToSignIn,
@@ -280,8 +283,7 @@ function start(root) {
           if (gen === generation) request(socket, 'leave_room', { room: room.name }).catch(() => {});
           return;
         }
-        dispatch({ type: 'joined', room: room.name, online: res.online, seen: res.seen });
-        if (state.watch === 'on' && !state.rooms[room.name].watched) watchRooms();
+        dispatch({ type: 'joined', room: room.name, online: res.online, seen: res.seen, watching: state.watch === 'on' });
         markSeen();
       })
       .catch((error) => {

@@ -20,6 +20,7 @@ export function newRoom(name, me, fields = {}) {
     member: false, // shown in the room list
     watched: false, // its events reach this connection without a join
     unread: 0,
+    countedThrough: 0, // the server's count already includes messages up to this id
     lastMessage: null,
     messages: [], // sorted by id; complete from the first one up once `loaded`
     loaded: false,
@@ -114,9 +115,12 @@ function countsUnread(state, room, message) {
   return !isMine(state, message) && !message.deleted && (room.readId === null || message.id > room.readId);
 }
 
-// Adds messages to a room: new ones from others raise the unread count.
+// Adds messages to a room: new ones from others raise the unread count, unless the
+// server's count (from a room list) already had them.
 function addMessages(state, room, incoming) {
-  const fresh = incoming.filter((m) => m.room === room.name && !hasMessage(room, m.id));
+  const fresh = incoming.filter(
+    (m) => m.room === room.name && !hasMessage(room, m.id) && m.id > room.countedThrough,
+  );
   const unread = room.unread + fresh.filter((m) => countsUnread(state, room, m)).length;
   const messages = mergeMessages(
     room.messages,
@@ -149,6 +153,7 @@ function summaryFields(state, summary) {
   const fields = {
     kind: summary.kind || (isDirectRoom(summary.room) ? 'direct' : 'public'),
     unread: summary.unread || 0,
+    countedThrough: summary.last_message ? summary.last_message.id : 0,
     lastMessage: summary.last_message || null,
     member: true,
   };
@@ -170,6 +175,7 @@ function upsertSummary(state, summary, watching) {
       ...r,
       ...fields,
       unread: keepCount ? r.unread : fields.unread,
+      countedThrough: keepCount ? r.countedThrough : Math.max(r.countedThrough, fields.countedThrough),
       lastMessage: newest(r.lastMessage, fields.lastMessage),
       peer: fields.peer || r.peer,
       watched: watching || r.watched,
@@ -181,9 +187,9 @@ function addNotice(state, room, username, joined) {
   const afterId = room.messages.length ? room.messages[room.messages.length - 1].id : 0;
   const last = room.notices[room.notices.length - 1];
   if (last && sameUser(last.username, username) && last.afterId === afterId) {
-    // Left and came back (or the reverse) with nothing said in between: nothing to show.
-    if (last.joined !== joined) return { ...room, notices: room.notices.slice(0, -1) };
-    return room;
+    // Left and came straight back (a reconnect) with nothing said in between: nothing to show.
+    if (!last.joined && joined) return { ...room, notices: room.notices.slice(0, -1) };
+    if (last.joined === joined) return room;
   }
   const notice = { key: `n${state.noticeSeq}`, username, joined, afterId };
   return { ...room, notices: [...room.notices, notice].slice(-MAX_NOTICES) };
@@ -312,6 +318,7 @@ export function apply(state, event) {
           joinError: null,
           member: true,
           live: true,
+          watched: r.watched || Boolean(event.watching), // a room joined while watching is watched
           online: event.online || [],
           seen: { ...r.seen, ...(event.seen || {}) },
           readId: mine ? Math.max(r.readId ?? 0, mine[1]) : r.readId,

@@ -79,6 +79,19 @@ describe('apply', () => {
     assert.equal(state.rooms.random.messages.length, 2);
   });
 
+  it('a message the room list already counted is not counted again', () => {
+    const m = msg('random', 'bob', 'counted by the server');
+    let state = joined(opened());
+    state = run(
+      state,
+      { type: 'rooms_listed', rooms: [summary('general'), summary('random', { unread: 1, last_message: m })], watching: true },
+      { type: 'message', message: m, attentive: false },
+    );
+    assert.equal(state.rooms.random.unread, 1);
+    state = apply(state, { type: 'message', message: msg('random', 'bob', 'newer'), attentive: false });
+    assert.equal(state.rooms.random.unread, 2);
+  });
+
   it('adds a room it did not know when its first message arrives', () => {
     let state = joined(opened());
     state = apply(state, { type: 'message', message: msg('dm:alice:carol', 'carol', 'hello'), attentive: false });
@@ -240,17 +253,22 @@ describe('apply', () => {
     assert.equal(state.connection, 'reconnecting');
   });
 
-  it('join and leave show as quiet notices, and a quick leave-and-return shows nothing', () => {
+  it('join and leave show as quiet notices, and a reconnect (leave, then back) shows nothing', () => {
     let state = joined(opened(), 'general', { history: [msg('general', 'bob', 'x')] });
-    state = apply(state, { type: 'announced', room: 'general', username: 'carol', joined: true });
-    assert.deepEqual(state.rooms.general.online, ['alice', 'carol']);
-    assert.equal(state.rooms.general.notices.length, 1);
     state = run(
       state,
-      { type: 'announced', room: 'general', username: 'dave', joined: true },
-      { type: 'announced', room: 'general', username: 'dave', joined: false },
+      { type: 'announced', room: 'general', username: 'carol', joined: true },
+      { type: 'announced', room: 'general', username: 'carol', joined: false },
     );
-    assert.equal(state.rooms.general.notices.length, 1);
+    assert.deepEqual(state.rooms.general.online, ['alice']);
+    assert.deepEqual(state.rooms.general.notices.map((n) => [n.username, n.joined]), [['carol', true], ['carol', false]]);
+    state = apply(state, { type: 'message', message: msg('general', 'bob', 'y'), attentive: true });
+    state = run(
+      state,
+      { type: 'announced', room: 'general', username: 'dave', joined: false },
+      { type: 'announced', room: 'general', username: 'dave', joined: true },
+    );
+    assert.equal(state.rooms.general.notices.length, 2);
   });
 
   it('typing ends with a message from the typist', () => {
