@@ -283,8 +283,8 @@ function start(root) {
           if (gen === generation) request(socket, 'leave_room', { room: room.name }).catch(() => {});
           return;
         }
+        // Read marks follow once the view has placed the room and sees what is on screen.
         dispatch({ type: 'joined', room: room.name, online: res.online, seen: res.seen, watching: state.watch === 'on' });
-        markSeen();
       })
       .catch((error) => {
         if (!stillWanted() || error.code === 'disconnected') return;

@@ -145,8 +145,10 @@ function firstUnreadId(state, room) {
     const first = others.find((m) => m.id > room.readId);
     return first ? first.id : null;
   }
-  if (!room.unread || !others.length) return null;
-  return others[Math.max(0, others.length - room.unread)].id;
+  // Never read: the divider goes where the count says, if that message is loaded;
+  // otherwise (a room with long history) the room opens at its newest messages.
+  if (!room.unread || room.unread > others.length) return null;
+  return others[others.length - room.unread].id;
 }
 
 function summaryFields(state, summary) {
@@ -356,8 +358,10 @@ export function apply(state, event) {
       return withRoom(state, event.room, (r) => {
         const incoming = event.messages;
         if (event.older) {
-          const room = addMessages(state, r, incoming);
-          return { ...room, hasMore: event.has_more, loadingOlder: false };
+          const room = { ...addMessages(state, r, incoming), hasMore: event.has_more, loadingOlder: false };
+          // The first unread message may be among the older ones.
+          if (room.dividerId !== null && room.readId !== null) room.dividerId = firstUnreadId(state, room);
+          return room;
         }
         if (event.reset || r.joinLastId === null) {
           // A fresh page: what we had is dropped, except live messages newer than it

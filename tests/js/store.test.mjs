@@ -156,6 +156,32 @@ describe('apply', () => {
     assert.equal(state.rooms.general.dividerId, fresh.id);
   });
 
+  it('a never-read room with more unread than loaded opens without a divider', () => {
+    const page = [msg('general', 'bob', 'a'), msg('general', 'bob', 'b')];
+    const state = joined(opened('general', [summary('general', { unread: 120 })]), 'general', { history: page });
+    assert.equal(state.rooms.general.dividerId, null);
+    const few = joined(opened('general', [summary('general', { unread: 1 })]), 'general', {
+      history: [msg('general', 'bob', 'c'), msg('general', 'bob', 'd')],
+    });
+    assert.equal(few.rooms.general.dividerId, few.rooms.general.messages[1].id);
+  });
+
+  it('older history can move the divider up to the real first unread message', () => {
+    const read = msg('general', 'bob', 'read');
+    const unreadOld = msg('general', 'bob', 'unread, older');
+    const unreadNew = msg('general', 'bob', 'unread, newer');
+    let state = opened();
+    state = run(
+      state,
+      { type: 'join_started', room: 'general', lastId: null },
+      { type: 'history', room: 'general', messages: [unreadNew], has_more: true, reset: false },
+      { type: 'joined', room: 'general', online: [], seen: { alice: read.id } },
+    );
+    assert.equal(state.rooms.general.dividerId, unreadNew.id);
+    state = apply(state, { type: 'history', room: 'general', messages: [read, unreadOld], has_more: false, older: true });
+    assert.equal(state.rooms.general.dividerId, unreadOld.id);
+  });
+
   it('puts the divider at a message that arrives while I am not looking, and clears it when I write', () => {
     let state = joined(opened(), 'general', { history: [msg('general', 'bob', 'seen')], seen: { alice: nextId } });
     assert.equal(state.rooms.general.dividerId, null);

@@ -86,6 +86,16 @@ export function createConversation(els, handlers) {
     { root: els.list, rootMargin: '400px 0px 0px 0px' },
   );
 
+  // Observing again makes the observer report every message afresh.
+  function rewatch() {
+    visible.clear();
+    for (const [key, entry] of cache) {
+      if (!key.startsWith('m')) continue;
+      seenObserver.unobserve(entry.node);
+      seenObserver.observe(entry.node);
+    }
+  }
+
   function atBottom() {
     const list = els.list;
     return list.scrollHeight - list.scrollTop - list.clientHeight < BOTTOM_SLACK;
@@ -349,6 +359,7 @@ export function createConversation(els, handlers) {
 
     if (!positioned && room.join === 'joined' && room.loaded) {
       positioned = true;
+      rewatch(); // what is on screen from here on, not what was before the jump
       const divider = cache.get('divider');
       if (divider) {
         list.scrollTop = Math.max(0, divider.node.offsetTop - list.offsetTop - 16);
@@ -369,7 +380,7 @@ export function createConversation(els, handlers) {
     render,
     atBottom: () => atBottom(),
     // The newest message at least SEEN_RATIO on screen: what may be marked as read.
-    newestVisibleId: () => (visible.size ? Math.max(...visible) : null),
+    newestVisibleId: () => (positioned && visible.size ? Math.max(...visible) : null),
     stickToBottom() {
       stick = true;
     },
