@@ -157,3 +157,80 @@ def errors_of(*people: Person) -> list[str]:
 
 def fits_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+# Every visible piece of text under ``root`` whose contrast with what is behind it is
+# below WCAG AA (4.5:1), as "text (ratio)". Backgrounds are composited up the tree.
+LOW_CONTRAST = """
+(root) => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const over = (top, bottom) => ({
+    r: top.r * top.a + bottom.r * (1 - top.a),
+    g: top.g * top.a + bottom.g * (1 - top.a),
+    b: top.b * top.a + bottom.b * (1 - top.a),
+    a: 1,
+  });
+  const channel = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const lum = (c) => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b);
+  const behind = (el) => {
+    const layers = [];
+    for (let n = el; n; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c && c.a > 0) {
+        layers.push(c);
+        if (c.a >= 1) break;
+      }
+    }
+    const white = { r: 255, g: 255, b: 255, a: 1 };
+    return layers.reverse().reduce((bg, layer) => over(layer, bg), white);
+  };
+  const bad = [];
+  const done = new Set();
+  const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent.trim();
+    const el = walker.currentNode.parentElement;
+    if (!text || done.has(el)) continue;
+    done.add(el);
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility !== 'visible') continue;
+    if (el.closest('.visually-hidden, [disabled]')) continue;
+    let opacity = 1;
+    for (let n = el; n; n = n.parentElement) opacity *= Number(getComputedStyle(n).opacity);
+    if (opacity === 0) continue;
+    const bg = behind(el);
+    const fg = parse(style.color);
+    const ink = over({ ...fg, a: fg.a * opacity }, bg);
+    const [hi, lo] = [lum(ink), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < 4.5) bad.push(`${text.slice(0, 40)} (${ratio.toFixed(2)})`);
+  }
+  return bad;
+}
+"""
+
+# Inputs without a label and buttons without a name.
+UNNAMED = """
+() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select, button')]
+  .filter((el) => {
+    const named = el.labels && el.labels.length ? [...el.labels].some((l) => l.textContent.trim())
+      : false;
+    return !(named || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+      || (el.tagName === 'BUTTON' && el.textContent.trim()));
+  })
+  .map((el) => el.outerHTML.slice(0, 80))
+"""
+
+
+def low_contrast(page, root: str = "body") -> list[str]:
+    return page.evaluate(LOW_CONTRAST, root)
+
+
+def unnamed_controls(page) -> list[str]:
+    return page.evaluate(UNNAMED)

@@ -22,6 +22,16 @@ from tests.browser import (
 
 pytestmark = browser_marks
 CLOCK = re.compile(r"^\d{1,2}:\d{2}( [AP]M)?$")
+# Lets a test hide and show the tab: headless pages are always "visible".
+VISIBILITY = """
+let visibility = 'visible';
+Object.defineProperty(Document.prototype, 'visibilityState', { get: () => visibility });
+Object.defineProperty(Document.prototype, 'hidden', { get: () => visibility !== 'visible' });
+window.__setVisibility = (value) => {
+  visibility = value;
+  document.dispatchEvent(new Event('visibilitychange'));
+};
+"""
 
 
 @pytest.fixture(scope="module")
@@ -205,4 +215,35 @@ def test_a_reader_scrolled_far_up_has_not_seen_a_new_message(people, server):
 
     bob.page.click("#jump")
     expect(mine.locator(".seen")).to_have_text(f"Seen by {bob.name}")
+    assert errors_of(alice, bob) == []
+
+
+def test_a_message_arriving_in_a_hidden_tab_is_seen_only_once_the_tab_is_shown(people):
+    alice, bob = people("alice"), people("bob")
+    bob.context.add_init_script(VISIBILITY)
+    room = unique("hidden")
+    alice.open(f"room={room}")
+    bob.open(f"room={room}")
+    alice.send("first")
+    mine = alice.page.locator(".msg.mine", has_text="first")
+    expect(mine.locator(".seen")).to_have_text(f"Seen by {bob.name}")
+
+    bob.page.evaluate("window.__setVisibility('hidden')")
+    alice.send("while you were in another tab")
+    bob.page.wait_for_selector(".msg:has-text('while you were in another tab')")
+    expect(bob.page).to_have_title(re.compile(r"^\(1\) "))
+    time.sleep(1)  # room for a read mark to arrive, if one were (wrongly) sent
+    later = alice.page.locator(".msg.mine", has_text="while you were in another tab")
+    assert later.locator(".seen").is_hidden()
+
+    bob.page.evaluate("window.__setVisibility('visible')")
+    expect(later.locator(".seen")).to_have_text(f"Seen by {bob.name}")
+    expect(bob.page).to_have_title(re.compile(r"^[^(]"))
+    # It came in unseen, so the divider marks it.
+    assert (
+        bob.page.eval_on_selector(
+            ".divider", "el => el.nextElementSibling.querySelector('.body').textContent"
+        )
+        == "while you were in another tab"
+    )
     assert errors_of(alice, bob) == []

@@ -81,6 +81,8 @@ def test_a_direct_message_in_another_room_raises_the_badge_and_the_title(people)
     dm.locator(".badge:has-text('1')").wait_for()
     assert "psst, a word?" in dm.inner_text()
     expect(alice.page).to_have_title(re.compile(r"^\(1\) "))
+    favicon = alice.page.get_attribute("#favicon", "href")
+    assert favicon.startswith("data:image/svg+xml,") and "%3E1%3C%2Ftext%3E" in favicon
 
     bob.send("second thing")
     dm.locator(".badge:has-text('2')").wait_for()
@@ -259,4 +261,21 @@ def test_a_session_ended_elsewhere_sends_the_page_to_sign_in(people, server):
     )
     assert response.status == 302
     alice.page.wait_for_url(re.compile(r"/login\?next="), timeout=10_000)
+    assert errors_of(alice) == []
+
+
+def test_a_reconnect_refused_as_signed_out_sends_the_page_to_sign_in(people, server):
+    alice = people("alice")
+    alice.open(f"room={unique('here')}")
+    token = alice.page.get_attribute("meta[name=csrf-token]", "content")
+    response = alice.context.request.post(
+        server.url + "/logout", form={"csrf_token": token}, max_redirects=0
+    )
+    assert response.status == 302
+    # The connection drops; coming back, the server refuses it: no session any more.
+    alice.context.set_offline(True)
+    alice.page.wait_for_selector("#status[data-kind='warn']", timeout=LONG)
+    alice.context.set_offline(False)
+    alice.page.wait_for_url(re.compile(r"/login\?next="), timeout=LONG)
+    assert alice.page.locator("input[name=username]").count() == 1
     assert errors_of(alice) == []
