@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 import auth
 import events
 import views
-from models import db, use_wal_on_sqlite
+from models import EVENTS_BIND, db, use_wal_on_sqlite
 
 log = logging.getLogger(__name__)
 migrate = Migrate(render_as_batch=True)
@@ -62,6 +62,14 @@ def _database_url(url: str) -> str:
     return url
 
 
+def _pool_options(url: str, size: int) -> dict:
+    """Enough pooled connections for the events in flight at once, so none is opened and
+    closed per event; SQLite (a file) keeps SQLAlchemy's own pool."""
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_size": size, "max_overflow": size}
+
+
 def _instance_secret_key(app: Flask) -> str:
     """A random key made once and kept in instance/, so sessions survive restarts."""
     path = os.path.join(app.instance_path, "secret_key")
@@ -92,7 +100,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         SECRET_KEY=env("SECRET_KEY") or None,
         SQLALCHEMY_DATABASE_URI=env("DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "chat.db"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No pre-ping: it costs a round trip per event. A connection that broke is
+        # detected when used; that event answers unavailable and the pool is refreshed.
+        SQLALCHEMY_ENGINE_OPTIONS={},
+        DB_POOL_SIZE=int(env("DB_POOL_SIZE") or 20),
         ASYNC_MODE=env("ASYNC_MODE") or "eventlet",
         REDIS_URL=env("REDIS_URL") or None,
         SOCKETIO_CHANNEL=env("SOCKETIO_CHANNEL") or "chat-on-flask",
@@ -109,13 +120,28 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config:
         app.config.from_mapping(test_config)
-    app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    url = app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    # Socket events run on their own pool of autocommit connections: a statement is one
+    # round trip with its commit, and no connection changes its isolation level per event.
+    app.config.setdefault(
+        "SQLALCHEMY_BINDS",
+        {
+            EVENTS_BIND: {
+                "url": url,
+                "isolation_level": "AUTOCOMMIT",
+                **_pool_options(url, app.config["DB_POOL_SIZE"]),
+            }
+        },
+    )
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(app)
 
     db.init_app(app)
     with app.app_context():
-        use_wal_on_sqlite(db.engine)
+        for engine in db.engines.values():
+            use_wal_on_sqlite(engine)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.init_app(app)

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import auth
 import chat
+import ws
 from chat import Failure, invalid
 from models import db, isoformat
 from presence import Connection, OpenRoom, Presence, RedisPresence
@@ -72,6 +73,7 @@ def init_app(app) -> None:
         channel=cfg["SOCKETIO_CHANNEL"],
         cors_allowed_origins=cfg["CORS_ALLOWED_ORIGINS"],
     )
+    ws.install(socketio.server.eio, cfg.get("WSGI_MARK_HANDLED"))
     shared = redis.Redis.from_url(cfg["REDIS_URL"]) if cfg["REDIS_URL"] else None
     channel = cfg["SOCKETIO_CHANNEL"]
     if shared is not None:

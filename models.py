@@ -39,15 +39,22 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
+# The bind of the autocommit engine that socket events use (app.py configures it).
+EVENTS_BIND = "events"
+
+
 def use_wal_on_sqlite(engine) -> None:
-    """Write-ahead logging for the SQLite default: readers never wait for the writer."""
+    """SQLite as the embedded default needs two settings on every connection: write-ahead
+    logging (readers never wait for the writer) and foreign keys, which SQLite enforces
+    only when asked (else a message could point at no room)."""
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
-    def _set_wal(dbapi_connection, _record):
+    def _configure(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
 

@@ -59,7 +59,17 @@ def _listen_without_nagle() -> None:
 
 
 def main() -> None:
-    app = create_app({"ASYNC_MODE": ASYNC_MODE})
+    config = {"ASYNC_MODE": ASYNC_MODE}
+    if ASYNC_MODE == "eventlet":
+        import eventlet.wsgi
+
+        def mark_handled():
+            # ws.py answers WebSocket upgrades on the raw socket; eventlet.wsgi must then
+            # write no response of its own.
+            eventlet.wsgi.WSGI_LOCAL.already_handled = True
+
+        config["WSGI_MARK_HANDLED"] = mark_handled
+    app = create_app(config)
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()

@@ -95,7 +95,8 @@ def app(request, database_url):
             for table in TABLES:
                 db.session.execute(text(f"DELETE FROM {table}"))
         db.session.commit()
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture

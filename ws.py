@@ -1,0 +1,276 @@
+"""The WebSocket layer under Engine.IO: RFC 6455 on the raw socket, the same code under
+eventlet, gevent and threading.
+
+It replaces the WebSocket servers those modes bring (eventlet.websocket, simple-websocket
+over wsproto) for three reasons, each measured (README, "Benchmarks"):
+
+- cost per delivery: a broadcast hands every recipient's writer the same text; its frame
+  is built once and reused (server frames are not masked, so the bytes are the same for
+  everyone), and no extension is offered, so nothing is compressed per recipient;
+- cost caps before identity: a frame's length is in its header, so a frame or a
+  fragmented message bigger than ``max_message`` is refused (close 1009) before its
+  payload is read; binary messages are refused (close 1003); unmasking is one C-speed
+  integer XOR, not a Python loop over bytes;
+- a send writes the whole frame or raises (``sendall``), never a truncated frame.
+
+Stdlib only: sockets are green when the entry point has monkey-patched. ``install``
+plugs it into an Engine.IO server.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import socket
+import struct
+import threading
+
+log = logging.getLogger(__name__)
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
+NORMAL, PROTOCOL_ERROR, UNSUPPORTED, INVALID_DATA, TOO_BIG = 1000, 1002, 1003, 1007, 1009
+
+# Tells the WSGI server that the app answered on the raw socket itself, so it must not
+# write a response (eventlet.wsgi wants a flag set; the entry point hands in how).
+_mark_handled = None
+
+
+def install(eio_server, mark_handled=None) -> None:
+    """Serve Engine.IO's WebSocket transport with this module."""
+    global _mark_handled
+    _mark_handled = mark_handled
+    eio_server._async = {**eio_server._async, "websocket": WebSocketWSGI}
+
+
+class WebSocketClosed(Exception):
+    pass
+
+
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    """XOR with the 4-byte mask, as one big-integer operation (C speed)."""
+    n = len(payload)
+    if not n:
+        return payload
+    key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+    return (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
+
+
+def frame(opcode: int, payload: bytes) -> bytes:
+    """A final, unmasked frame (the server side never masks)."""
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return header + payload
+
+
+class _FrameCache:
+    """The frames of the last few texts sent: a broadcast hands each recipient an equal
+    string, so its frame is built once, whoever sends it next."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._frames: dict[str, bytes] = {}
+
+    def __call__(self, text: str) -> bytes:
+        found = self._frames.get(text)
+        if found is None:
+            if len(self._frames) >= self.size:
+                self._frames.clear()
+            found = self._frames[text] = frame(TEXT, text.encode())
+        return found
+
+
+text_frame = _FrameCache()
+
+
+class WebSocket:
+    """One server-side connection, with the interface Engine.IO's drivers give it:
+    ``wait()`` the next message (None once closed), ``send(message)``, ``close()``."""
+
+    def __init__(
+        self, sock, max_message: int, environ: dict | None = None, owns_socket: bool = True
+    ) -> None:
+        self._sock = sock  # Engine.IO sets its read timeout through this name
+        self.environ = environ or {}
+        self.owns_socket = owns_socket
+        self.max_message = max_message
+        self._send_lock = threading.Lock()
+        self.closed = False
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _read(self, n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            chunk = self._sock.recv(min(n - len(data), 65536))
+            if not chunk:
+                raise WebSocketClosed("connection closed")
+            data += chunk
+        return bytes(data)
+
+    def _read_frame(self) -> tuple[bool, int, bytes]:
+        first, second = self._read(2)
+        fin, rsv, opcode = first & 0x80, first & 0x70, first & 0x0F
+        if rsv or not second & 0x80:  # no extension was agreed; clients must mask
+            raise _Refuse(PROTOCOL_ERROR, "unexpected reserved bits or unmasked frame")
+        length = second & 0x7F
+        if opcode >= CLOSE:
+            if length > 125 or not fin:
+                raise _Refuse(PROTOCOL_ERROR, "bad control frame")
+        elif length == 126:
+            (length,) = struct.unpack("!H", self._read(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._read(8))
+        if length > self.max_message:  # refused before a byte of it is read
+            raise _Refuse(TOO_BIG, f"frame of {length} bytes")
+        mask = self._read(4)
+        return bool(fin), opcode, unmask(self._read(length), mask)
+
+    def wait(self) -> str | None:
+        """The next text message; None when the peer closed or the connection broke."""
+        if self.closed:
+            return None
+        try:
+            return self._next_message()
+        except _Refuse as refusal:
+            log.info("websocket closed: %s", refusal.reason)
+            self._close(refusal.code)
+        except (WebSocketClosed, OSError, ValueError):
+            self._abort()
+        return None
+
+    def _next_message(self) -> str | None:
+        parts: list[bytes] = []
+        size = 0
+        kind = None
+        while True:
+            fin, opcode, payload = self._read_frame()
+            if opcode == PING:
+                self._send_frame(frame(PONG, payload))
+                continue
+            if opcode == PONG:
+                continue
+            if opcode == CLOSE:
+                self._close(NORMAL)
+                return None
+            if opcode == CONTINUATION:
+                if kind is None:
+                    raise _Refuse(PROTOCOL_ERROR, "continuation without a message")
+            elif opcode in (TEXT, BINARY):
+                if kind is not None:
+                    raise _Refuse(PROTOCOL_ERROR, "new message inside a fragmented one")
+                kind = opcode
+            else:
+                raise _Refuse(PROTOCOL_ERROR, f"unknown opcode {opcode}")
+            if kind == BINARY:  # the protocol is JSON text; attachments are refused
+                raise _Refuse(UNSUPPORTED, "binary messages are not accepted")
+            size += len(payload)
+            if size > self.max_message:
+                raise _Refuse(TOO_BIG, f"fragmented message over {self.max_message} bytes")
+            parts.append(payload)
+            if fin:
+                try:
+                    return b"".join(parts).decode()
+                except UnicodeDecodeError:
+                    raise _Refuse(INVALID_DATA, "text is not UTF-8") from None
+
+    # --- writing ----------------------------------------------------------------------
+
+    def send(self, message: str | bytes) -> None:
+        """Write one message whole, or raise (OSError) and close."""
+        if self.closed:
+            raise OSError("websocket is closed")
+        data = text_frame(message) if isinstance(message, str) else frame(BINARY, message)
+        self._send_frame(data)
+
+    def _send_frame(self, data: bytes) -> None:
+        # The writer task and the reader (answering pings) share the socket.
+        with self._send_lock:
+            try:
+                self._sock.sendall(data)
+            except OSError:
+                self._abort()
+                raise
+
+    def close(self) -> None:
+        self._close(NORMAL)
+
+    def _close(self, code: int) -> None:
+        if self.closed:
+            return
+        with contextlib.suppress(OSError):
+            self._send_frame(frame(CLOSE, struct.pack("!H", code)))
+        self._abort()
+
+    def _abort(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        if self.owns_socket:
+            self._sock.close()
+
+
+class _Refuse(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _raw_socket(environ: dict):
+    """The connection's socket under the WSGI server that runs us."""
+    if "eventlet.input" in environ:
+        return environ["eventlet.input"].get_socket(), "eventlet"
+    if "werkzeug.socket" in environ:
+        return environ["werkzeug.socket"], "werkzeug"
+    wsgi_input = environ.get("wsgi.input")
+    rfile = getattr(wsgi_input, "rfile", wsgi_input)
+    raw = getattr(rfile, "raw", None)
+    if raw is not None and hasattr(raw, "_sock"):  # gevent.pywsgi
+        return raw._sock, "gevent"
+    raise RuntimeError("cannot find the connection's socket in this WSGI server")
+
+
+class WebSocketWSGI:
+    """What Engine.IO instantiates per upgrade: ``WebSocketWSGI(handler, eio_server)``,
+    then calls it as a WSGI app; ``handler(ws)`` runs for the life of the connection."""
+
+    def __init__(self, handler, server) -> None:
+        self.handler = handler
+        self.max_message = int(server.max_http_buffer_size)
+
+    def __call__(self, environ, start_response):
+        key = environ.get("HTTP_SEC_WEBSOCKET_KEY", "")
+        if (
+            environ.get("HTTP_UPGRADE", "").lower() != "websocket"
+            or environ.get("HTTP_SEC_WEBSOCKET_VERSION") != "13"
+            or len(key) != 24
+        ):
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"a WebSocket (version 13) handshake was expected"]
+        sock, server = _raw_socket(environ)
+        accept = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest())
+        # No extension is offered, so permessage-deflate is never on.
+        sock.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        # gevent's server closes its own socket once we return.
+        ws = WebSocket(sock, self.max_message, environ, owns_socket=server != "gevent")
+        try:
+            self.handler(ws)
+        finally:
+            ws.close()
+        if server == "werkzeug":
+            raise ConnectionError()  # tells Werkzeug the connection is gone, not an error
+        if server == "eventlet" and _mark_handled is not None:
+            _mark_handled()
+        return []
