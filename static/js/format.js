@@ -51,7 +51,10 @@ const TRAILING = /[.,;:!?'"»”’]+$/;
 function trimUrl(candidate) {
   let url = candidate.replace(TRAILING, '');
   // A closing bracket belongs to the URL only when it opened one: "(see https://x.y/a)".
-  for (const [open, close] of [['(', ')'], ['[', ']']]) {
+  for (const [open, close] of [
+    ['(', ')'],
+    ['[', ']'],
+  ]) {
     while (url.endsWith(close) && count(url, close) > count(url, open)) {
       url = url.slice(0, -1).replace(TRAILING, '');
     }

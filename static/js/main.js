@@ -134,7 +134,8 @@ function start(root) {
       onEdit: editMessage,
       onTyping: (typing) => {
         const room = currentRoom(state);
-        if (room && room.join === 'joined') request(socket, 'typing_status', { room: room.name, typing }).catch(() => {});
+        if (room && room.join === 'joined')
+          request(socket, 'typing_status', { room: room.name, typing }).catch(() => {});
       },
       onEditLast: () => {
         const room = currentRoom(state);
@@ -145,7 +146,12 @@ function start(root) {
     },
   );
   const attention = createAttention(
-    { favicon: $('favicon'), notify: $('notify-toggle'), sound: $('sound-toggle'), drawerBadge: $('drawer-badge') },
+    {
+      favicon: $('favicon'),
+      notify: $('notify-toggle'),
+      sound: $('sound-toggle'),
+      drawerBadge: $('drawer-badge'),
+    },
     { storage, onOpenRoom: (name) => openRoom(name) },
   );
 
@@ -169,15 +175,23 @@ function start(root) {
   listen(socket, {
     recieve_message: onMessage,
     rejoin_room: (d) =>
-      dispatch({ type: 'history', room: d.room, messages: d.messages || [], has_more: d.has_more, reset: d.reset }),
+      dispatch({
+        type: 'history',
+        room: d.room,
+        messages: d.messages || [],
+        has_more: d.has_more,
+        reset: d.reset,
+      }),
     message_edited: (m) => dispatch({ type: 'edited', message: m }),
     message_deleted: (d) => {
       if (composer.editingId() === d.id) composer.stopEdit();
       dispatch({ type: 'deleted', room: d.room, id: d.id });
     },
-    messages_seen: (d) => dispatch({ type: 'seen_by', room: d.room, username: d.username, message_id: d.message_id }),
+    messages_seen: (d) =>
+      dispatch({ type: 'seen_by', room: d.room, username: d.username, message_id: d.message_id }),
     typing_on: onTyping,
-    join_room_announcement: (d) => dispatch({ type: 'announced', room: d.room, username: d.username, joined: true }),
+    join_room_announcement: (d) =>
+      dispatch({ type: 'announced', room: d.room, username: d.username, joined: true }),
     leave_room_announcement: (d) => {
       clearTimeout(typingTimers.get(typingKey(d)));
       dispatch({ type: 'announced', room: d.room, username: d.username, joined: false });
@@ -284,11 +298,22 @@ function start(root) {
           return;
         }
         // Read marks follow once the view has placed the room and sees what is on screen.
-        dispatch({ type: 'joined', room: room.name, online: res.online, seen: res.seen, watching: state.watch === 'on' });
+        dispatch({
+          type: 'joined',
+          room: room.name,
+          online: res.online,
+          seen: res.seen,
+          watching: state.watch === 'on',
+        });
       })
       .catch((error) => {
         if (!stillWanted() || error.code === 'disconnected') return;
-        dispatch({ type: 'join_failed', room: room.name, error: { code: error.code, message: joinErrorText(error) }, final: true });
+        dispatch({
+          type: 'join_failed',
+          room: room.name,
+          error: { code: error.code, message: joinErrorText(error) },
+          final: true,
+        });
       });
   }
 
@@ -308,7 +333,8 @@ function start(root) {
   function leave(name) {
     const room = state.rooms[name];
     if (!room) return;
-    if (room.join !== 'idle' && socket.connected) request(socket, 'leave_room', { room: name }).catch(() => {});
+    if (room.join !== 'idle' && socket.connected)
+      request(socket, 'leave_room', { room: name }).catch(() => {});
     dispatch({ type: 'left', room: name });
   }
 
@@ -339,7 +365,9 @@ function start(root) {
     try {
       res = await request(socket, 'joined_room', target.room ? { room: name } : { peer: target.peer });
     } catch (error) {
-      throw new Error(`Could not open ${target.room ? `#${name}` : `a chat with ${target.peer}`}: ${joinErrorText(error, target.peer)}.`);
+      throw new Error(
+        `Could not open ${target.room ? `#${name}` : `a chat with ${target.peer}`}: ${joinErrorText(error, target.peer)}.`,
+      );
     }
     openRoom(res.room, { title: target.peer || null });
   }
@@ -443,7 +471,14 @@ function start(root) {
     if (Date.now() - olderFailedAt < 5000) return;
     dispatch({ type: 'older_requested', room: room.name });
     request(socket, 'load_history', { room: room.name, before_id: room.messages[0].id, limit: 50 }).then(
-      (res) => dispatch({ type: 'history', room: room.name, messages: res.messages, has_more: res.has_more, older: true }),
+      (res) =>
+        dispatch({
+          type: 'history',
+          room: room.name,
+          messages: res.messages,
+          has_more: res.has_more,
+          older: true,
+        }),
       () => {
         olderFailedAt = Date.now();
         dispatch({ type: 'older_failed', room: room.name });
@@ -457,7 +492,10 @@ function start(root) {
     const room = currentRoom(state);
     if (!room) return;
     conversation.stickToBottom();
-    dispatch({ type: 'queued', entry: { client_id: newClientId(), room: room.name, text, queued_at: Date.now() } });
+    dispatch({
+      type: 'queued',
+      entry: { client_id: newClientId(), room: room.name, text, queued_at: Date.now() },
+    });
   }
 
   // One message at a time per room, each until the server has it; a resend keeps its
@@ -475,8 +513,13 @@ function start(root) {
     const entry = next.entry;
     const attempt = entry.attempts + 1;
     dispatch({ type: 'send_started', client_id: entry.client_id });
-    request(socket, 'send_message', { room: entry.room, message: entry.text, client_id: entry.client_id }).then(
-      (res) => dispatch({ type: 'send_acked', client_id: entry.client_id, id: res.id, created_at: res.created_at }),
+    request(socket, 'send_message', {
+      room: entry.room,
+      message: entry.text,
+      client_id: entry.client_id,
+    }).then(
+      (res) =>
+        dispatch({ type: 'send_acked', client_id: entry.client_id, id: res.id, created_at: res.created_at }),
       (error) => {
         let wait = retryDelay(error, attempt - 1);
         if (error.code === 'disconnected') wait = 1000; // and the reconnect sends it anyway

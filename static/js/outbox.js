@@ -25,7 +25,12 @@ export function loadEntries(storage, me) {
     try {
       const e = JSON.parse(storage.getItem(key));
       if (e && typeof e.client_id === 'string' && typeof e.room === 'string' && typeof e.text === 'string') {
-        entries.push({ client_id: e.client_id, room: e.room, text: e.text, queued_at: Number(e.queued_at) || 0 });
+        entries.push({
+          client_id: e.client_id,
+          room: e.room,
+          text: e.text,
+          queued_at: Number(e.queued_at) || 0,
+        });
       }
     } catch {
       storage.removeItem(key); // not ours, or from an older page: nothing to resend

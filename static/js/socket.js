@@ -101,7 +101,14 @@ export async function requestWithRetry(
   socket,
   event,
   payload,
-  { retries = 6, timeout, active = () => true, onRetry = () => {}, sleep = defaultSleep, delay = retryDelay } = {},
+  {
+    retries = 6,
+    timeout,
+    active = () => true,
+    onRetry = () => {},
+    sleep = defaultSleep,
+    delay = retryDelay,
+  } = {},
 ) {
   for (let attempt = 0; ; attempt += 1) {
     try {

@@ -16,21 +16,28 @@ describe('linkify', () => {
   });
 
   it('never links other schemes', () => {
-    for (const text of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'JAVASCRIPT://x.com/%0aalert(1)', 'ftp://x.org']) {
+    for (const text of [
+      'javascript:alert(1)',
+      'data:text/html,<b>x</b>',
+      'JAVASCRIPT://x.com/%0aalert(1)',
+      'ftp://x.org',
+    ]) {
       assert.deepEqual(linkify(text), [{ text }], text);
     }
   });
 
   it('keeps a closing bracket only when the URL opened one', () => {
-    assert.deepEqual(linkify('(see https://en.wikipedia.org/wiki/Flask_(web_framework))').map((p) => p.text), [
-      '(see ',
-      'https://en.wikipedia.org/wiki/Flask_(web_framework)',
-      ')',
-    ]);
+    assert.deepEqual(
+      linkify('(see https://en.wikipedia.org/wiki/Flask_(web_framework))').map((p) => p.text),
+      ['(see ', 'https://en.wikipedia.org/wiki/Flask_(web_framework)', ')'],
+    );
   });
 
   it('stops at quotes and angle brackets', () => {
-    assert.deepEqual(linkify('<https://a.b/c>').map((p) => p.text), ['<', 'https://a.b/c', '>']);
+    assert.deepEqual(
+      linkify('<https://a.b/c>').map((p) => p.text),
+      ['<', 'https://a.b/c', '>'],
+    );
   });
 
   it('returns nothing for an empty text and one text part without links', () => {

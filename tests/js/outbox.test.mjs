@@ -25,22 +25,37 @@ class MemoryStorage {
   }
 }
 
-const e = (id, queued_at, extra = {}) => ({ client_id: id, room: 'general', text: `t${id}`, queued_at, state: 'queued', ...extra });
+const e = (id, queued_at, extra = {}) => ({
+  client_id: id,
+  room: 'general',
+  text: `t${id}`,
+  queued_at,
+  state: 'queued',
+  ...extra,
+});
 
 describe('outbox storage', () => {
   it('writes new entries, removes sent ones, and reads them back oldest first', () => {
     const storage = new MemoryStorage();
     persist(storage, 'Alice', [], [e('b', 2), e('a', 1)]);
-    assert.deepEqual(loadEntries(storage, 'alice').map((x) => x.client_id), ['a', 'b']);
+    assert.deepEqual(
+      loadEntries(storage, 'alice').map((x) => x.client_id),
+      ['a', 'b'],
+    );
     persist(storage, 'Alice', [e('b', 2), e('a', 1)], [e('b', 2, { state: 'sending' })]);
-    assert.deepEqual(loadEntries(storage, 'alice').map((x) => x.client_id), ['b']);
+    assert.deepEqual(
+      loadEntries(storage, 'alice').map((x) => x.client_id),
+      ['b'],
+    );
   });
 
   it('keeps only what is needed to resend, and only this user’s', () => {
     const storage = new MemoryStorage();
     persist(storage, 'alice', [], [e('a', 1, { error: { code: 'rate_limited' } })]);
     persist(storage, 'bob', [], [e('z', 1)]);
-    assert.deepEqual(loadEntries(storage, 'alice'), [{ client_id: 'a', room: 'general', text: 'ta', queued_at: 1 }]);
+    assert.deepEqual(loadEntries(storage, 'alice'), [
+      { client_id: 'a', room: 'general', text: 'ta', queued_at: 1 },
+    ]);
   });
 
   it('drops what it cannot read', () => {

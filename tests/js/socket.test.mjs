@@ -29,7 +29,9 @@ class FakeSocket {
       emit: (event, payload, callback) => {
         this.sent.push({ event, payload, ms });
         const reply = this.replies.shift();
-        queueMicrotask(() => (reply === 'timeout' ? callback(new Error('operation has timed out')) : callback(null, reply)));
+        queueMicrotask(() =>
+          reply === 'timeout' ? callback(new Error('operation has timed out')) : callback(null, reply),
+        );
       },
     };
   }
@@ -43,12 +45,17 @@ const noSleep = async () => {};
 describe('request', () => {
   it('resolves with an ok ack', async () => {
     const socket = new FakeSocket([{ ok: true, id: 7 }]);
-    assert.deepEqual(await request(socket, 'send_message', { room: 'r' }, { timeout: 1234 }), { ok: true, id: 7 });
+    assert.deepEqual(await request(socket, 'send_message', { room: 'r' }, { timeout: 1234 }), {
+      ok: true,
+      id: 7,
+    });
     assert.deepEqual(socket.sent, [{ event: 'send_message', payload: { room: 'r' }, ms: 1234 }]);
   });
 
   it('rejects with the error code, message and retry_after of a refusal', async () => {
-    const socket = new FakeSocket([{ ok: false, error: { code: 'rate_limited', message: 'slow down', retry_after: 2.5 } }]);
+    const socket = new FakeSocket([
+      { ok: false, error: { code: 'rate_limited', message: 'slow down', retry_after: 2.5 } },
+    ]);
     await assert.rejects(request(socket, 'send_message', {}), (err) => {
       assert.ok(err instanceof RequestError);
       assert.equal(err.code, 'rate_limited');
@@ -82,36 +89,75 @@ describe('retries', () => {
   });
 
   it('does not retry what would be refused again', () => {
-    for (const code of ['invalid_payload', 'too_long', 'forbidden', 'not_found', 'not_in_room', 'unauthorized']) {
+    for (const code of [
+      'invalid_payload',
+      'too_long',
+      'forbidden',
+      'not_found',
+      'not_in_room',
+      'unauthorized',
+    ]) {
       assert.equal(retryDelay(new RequestError(code, ''), 0), null, code);
     }
   });
 
   it('repeats the same payload until the server says yes', async () => {
-    const socket = new FakeSocket(['timeout', { ok: false, error: { code: 'unavailable', message: 'db' } }, { ok: true, room: 'r' }]);
+    const socket = new FakeSocket([
+      'timeout',
+      { ok: false, error: { code: 'unavailable', message: 'db' } },
+      { ok: true, room: 'r' },
+    ]);
     const heard = [];
-    const res = await requestWithRetry(socket, 'joined_room', { room: 'r', last_id: 5 }, {
-      sleep: noSleep,
-      onRetry: (err) => heard.push(err.code),
-    });
+    const res = await requestWithRetry(
+      socket,
+      'joined_room',
+      { room: 'r', last_id: 5 },
+      {
+        sleep: noSleep,
+        onRetry: (err) => heard.push(err.code),
+      },
+    );
     assert.deepEqual(res, { ok: true, room: 'r' });
     assert.deepEqual(heard, ['timeout', 'unavailable']);
-    assert.deepEqual(socket.sent.map((s) => s.payload), Array(3).fill({ room: 'r', last_id: 5 }));
+    assert.deepEqual(
+      socket.sent.map((s) => s.payload),
+      Array(3).fill({ room: 'r', last_id: 5 }),
+    );
   });
 
   it('gives up on a final refusal, after the retries, or when no longer wanted', async () => {
     await assert.rejects(
-      requestWithRetry(new FakeSocket([{ ok: false, error: { code: 'not_found', message: 'no' } }]), 'e', {}, { sleep: noSleep }),
+      requestWithRetry(
+        new FakeSocket([{ ok: false, error: { code: 'not_found', message: 'no' } }]),
+        'e',
+        {},
+        { sleep: noSleep },
+      ),
       { code: 'not_found' },
     );
     await assert.rejects(
-      requestWithRetry(new FakeSocket(['timeout', 'timeout', 'timeout']), 'e', {}, { sleep: noSleep, retries: 2 }),
+      requestWithRetry(
+        new FakeSocket(['timeout', 'timeout', 'timeout']),
+        'e',
+        {},
+        { sleep: noSleep, retries: 2 },
+      ),
       { code: 'timeout' },
     );
     let wanted = true;
     const socket = new FakeSocket(['timeout', { ok: true }]);
     await assert.rejects(
-      requestWithRetry(socket, 'e', {}, { sleep: async () => { wanted = false; }, active: () => wanted }),
+      requestWithRetry(
+        socket,
+        'e',
+        {},
+        {
+          sleep: async () => {
+            wanted = false;
+          },
+          active: () => wanted,
+        },
+      ),
       { code: 'timeout' },
     );
     assert.equal(socket.sent.length, 1);
@@ -140,6 +186,9 @@ describe('the table of server events', () => {
     const missing = all();
     delete missing.signed_out;
     assert.throws(() => listen(new FakeSocket(), missing), /no handler for signed_out/);
-    assert.throws(() => listen(new FakeSocket(), { ...all(), receive_message: () => {} }), /not a server event/);
+    assert.throws(
+      () => listen(new FakeSocket(), { ...all(), receive_message: () => {} }),
+      /not a server event/,
+    );
   });
 });

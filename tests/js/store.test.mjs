@@ -29,7 +29,13 @@ function msg(room, username, text, extra = {}) {
 }
 
 function summary(room, fields = {}) {
-  return { room, kind: room.startsWith('dm:') ? 'direct' : 'public', unread: 0, last_message: null, ...fields };
+  return {
+    room,
+    kind: room.startsWith('dm:') ? 'direct' : 'public',
+    unread: 0,
+    last_message: null,
+    ...fields,
+  };
 }
 
 function run(state, ...events) {
@@ -44,7 +50,9 @@ function joined(state, room = 'general', extra = {}) {
   return run(
     state,
     { type: 'join_started', room, lastId: extra.lastId ?? null },
-    ...(extra.history ? [{ type: 'history', room, messages: extra.history, has_more: false, reset: false }] : []),
+    ...(extra.history
+      ? [{ type: 'history', room, messages: extra.history, has_more: false, reset: false }]
+      : []),
     { type: 'joined', room, online: ['alice'], seen: extra.seen || {} },
   );
 }
@@ -84,7 +92,11 @@ describe('apply', () => {
     let state = joined(opened());
     state = run(
       state,
-      { type: 'rooms_listed', rooms: [summary('general'), summary('random', { unread: 1, last_message: m })], watching: true },
+      {
+        type: 'rooms_listed',
+        rooms: [summary('general'), summary('random', { unread: 1, last_message: m })],
+        watching: true,
+      },
       { type: 'message', message: m, attentive: false },
     );
     assert.equal(state.rooms.random.unread, 1);
@@ -94,7 +106,11 @@ describe('apply', () => {
 
   it('adds a room it did not know when its first message arrives', () => {
     let state = joined(opened());
-    state = apply(state, { type: 'message', message: msg('dm:alice:carol', 'carol', 'hello'), attentive: false });
+    state = apply(state, {
+      type: 'message',
+      message: msg('dm:alice:carol', 'carol', 'hello'),
+      attentive: false,
+    });
     const room = state.rooms['dm:alice:carol'];
     assert.equal(room.kind, 'direct');
     assert.equal(room.peer, 'carol');
@@ -112,13 +128,20 @@ describe('apply', () => {
       { type: 'message', message: a, attentive: true },
       { type: 'edited', message: { ...a, message: 'a!', edited_at: b.created_at } },
     );
-    assert.deepEqual(state.rooms.general.messages.map((m) => m.message), ['a!', 'b']);
+    assert.deepEqual(
+      state.rooms.general.messages.map((m) => m.message),
+      ['a!', 'b'],
+    );
   });
 
   it('a deleted unread message no longer counts', () => {
     let state = joined(opened());
     const m = msg('random', 'bob', 'oops');
-    state = run(state, { type: 'message', message: m, attentive: false }, { type: 'deleted', room: 'random', id: m.id });
+    state = run(
+      state,
+      { type: 'message', message: m, attentive: false },
+      { type: 'deleted', room: 'random', id: m.id },
+    );
     assert.equal(state.rooms.random.unread, 0);
     assert.equal(state.rooms.random.lastMessage.deleted, true);
   });
@@ -158,7 +181,9 @@ describe('apply', () => {
 
   it('a never-read room with more unread than loaded opens without a divider', () => {
     const page = [msg('general', 'bob', 'a'), msg('general', 'bob', 'b')];
-    const state = joined(opened('general', [summary('general', { unread: 120 })]), 'general', { history: page });
+    const state = joined(opened('general', [summary('general', { unread: 120 })]), 'general', {
+      history: page,
+    });
     assert.equal(state.rooms.general.dividerId, null);
     const few = joined(opened('general', [summary('general', { unread: 1 })]), 'general', {
       history: [msg('general', 'bob', 'c'), msg('general', 'bob', 'd')],
@@ -178,19 +203,31 @@ describe('apply', () => {
       { type: 'joined', room: 'general', online: [], seen: { alice: read.id } },
     );
     assert.equal(state.rooms.general.dividerId, unreadNew.id);
-    state = apply(state, { type: 'history', room: 'general', messages: [read, unreadOld], has_more: false, older: true });
+    state = apply(state, {
+      type: 'history',
+      room: 'general',
+      messages: [read, unreadOld],
+      has_more: false,
+      older: true,
+    });
     assert.equal(state.rooms.general.dividerId, unreadOld.id);
   });
 
   it('puts the divider at a message that arrives while I am not looking, and clears it when I write', () => {
-    let state = joined(opened(), 'general', { history: [msg('general', 'bob', 'seen')], seen: { alice: nextId } });
+    let state = joined(opened(), 'general', {
+      history: [msg('general', 'bob', 'seen')],
+      seen: { alice: nextId },
+    });
     assert.equal(state.rooms.general.dividerId, null);
     const m = msg('general', 'bob', 'while scrolled up');
     state = apply(state, { type: 'message', message: m, attentive: false });
     assert.equal(state.rooms.general.dividerId, m.id);
     state = apply(state, { type: 'message', message: msg('general', 'bob', 'later'), attentive: false });
     assert.equal(state.rooms.general.dividerId, m.id);
-    state = apply(state, { type: 'queued', entry: { client_id: 'c1', room: 'general', text: 'hi', queued_at: 1 } });
+    state = apply(state, {
+      type: 'queued',
+      entry: { client_id: 'c1', room: 'general', text: 'hi', queued_at: 1 },
+    });
     assert.equal(state.rooms.general.dividerId, null);
   });
 
@@ -217,7 +254,10 @@ describe('apply', () => {
       { type: 'history', room: 'general', messages: page, has_more: true, reset: false },
       { type: 'joined', room: 'general', online: ['alice'], seen: {} },
     );
-    assert.deepEqual(state.rooms.general.messages.map((m) => m.message), ['p1', 'p2', 'overtook the history']);
+    assert.deepEqual(
+      state.rooms.general.messages.map((m) => m.message),
+      ['p1', 'p2', 'overtook the history'],
+    );
     assert.equal(state.rooms.general.hasMore, true);
     assert.equal(state.rooms.general.syncedId, live.id);
   });
@@ -247,13 +287,20 @@ describe('apply', () => {
       { type: 'history', room: 'general', messages: [a, b], has_more: false, reset: false },
       { type: 'joined', room: 'general', online: [], seen: {} },
     );
-    assert.deepEqual(state.rooms.general.messages.map((m) => m.message), ['a', 'b']);
+    assert.deepEqual(
+      state.rooms.general.messages.map((m) => m.message),
+      ['a', 'b'],
+    );
     assert.equal(state.rooms.general.hasMore, true);
     assert.equal(state.rooms.general.syncedId, b.id);
   });
 
   it('a watched room keeps syncing after it is left, an unwatched one does not', () => {
-    let state = run(opened(), { type: 'rooms_listed', rooms: [summary('general'), summary('random')], watching: true });
+    let state = run(opened(), {
+      type: 'rooms_listed',
+      rooms: [summary('general'), summary('random')],
+      watching: true,
+    });
     state = joined(state, 'general');
     state = run(state, { type: 'left', room: 'general' }, { type: 'opened', room: 'random' });
     assert.equal(state.rooms.general.live, true);
@@ -261,7 +308,11 @@ describe('apply', () => {
     state = apply(state, { type: 'message', message: m, attentive: false });
     assert.equal(state.rooms.general.syncedId, m.id);
     state = apply(state, { type: 'disconnected' });
-    state = apply(state, { type: 'message', message: msg('general', 'bob', 'after a gap'), attentive: false });
+    state = apply(state, {
+      type: 'message',
+      message: msg('general', 'bob', 'after a gap'),
+      attentive: false,
+    });
     assert.equal(state.rooms.general.syncedId, m.id);
   });
 
@@ -287,7 +338,13 @@ describe('apply', () => {
       { type: 'announced', room: 'general', username: 'carol', joined: false },
     );
     assert.deepEqual(state.rooms.general.online, ['alice']);
-    assert.deepEqual(state.rooms.general.notices.map((n) => [n.username, n.joined]), [['carol', true], ['carol', false]]);
+    assert.deepEqual(
+      state.rooms.general.notices.map((n) => [n.username, n.joined]),
+      [
+        ['carol', true],
+        ['carol', false],
+      ],
+    );
     state = apply(state, { type: 'message', message: msg('general', 'bob', 'y'), attentive: true });
     state = run(
       state,
@@ -314,7 +371,11 @@ describe('apply', () => {
 
   it('a fresh room list drops rooms left elsewhere but keeps the open one', () => {
     let state = joined(opened('brand-new', [summary('general'), summary('random')]), 'brand-new');
-    state = apply(state, { type: 'rooms_listed', rooms: [summary('general', { unread: 4 })], watching: true });
+    state = apply(state, {
+      type: 'rooms_listed',
+      rooms: [summary('general', { unread: 4 })],
+      watching: true,
+    });
     assert.equal(state.rooms.random, undefined);
     assert.ok(state.rooms['brand-new']);
     assert.equal(state.rooms.general.unread, 4);
@@ -322,7 +383,10 @@ describe('apply', () => {
   });
 
   it('presence_changed lights the dot of the direct room with that peer', () => {
-    let state = opened('general', [summary('general'), summary('dm:alice:bob', { peer: 'Bob', peer_online: false })]);
+    let state = opened('general', [
+      summary('general'),
+      summary('dm:alice:bob', { peer: 'Bob', peer_online: false }),
+    ]);
     state = apply(state, { type: 'presence', username: 'BOB', online: true });
     assert.equal(state.rooms['dm:alice:bob'].peerOnline, true);
     assert.equal(state.rooms['dm:alice:bob'].peer, 'Bob');
@@ -330,7 +394,12 @@ describe('apply', () => {
 });
 
 describe('the outbox', () => {
-  const entry = (id, room = 'general', queued_at = 1) => ({ client_id: id, room, text: `text ${id}`, queued_at });
+  const entry = (id, room = 'general', queued_at = 1) => ({
+    client_id: id,
+    room,
+    text: `text ${id}`,
+    queued_at,
+  });
 
   it('sends one message at a time, in order, only in the joined open room', () => {
     let state = opened();
@@ -340,7 +409,12 @@ describe('the outbox', () => {
     assert.equal(nextToSend(state, 0).entry.client_id, 'c1');
     state = apply(state, { type: 'send_started', client_id: 'c1' });
     assert.equal(nextToSend(state, 0), null); // c1 in flight
-    state = apply(state, { type: 'send_acked', client_id: 'c1', id: 500, created_at: '2026-12-01T10:00:00.000Z' });
+    state = apply(state, {
+      type: 'send_acked',
+      client_id: 'c1',
+      id: 500,
+      created_at: '2026-12-01T10:00:00.000Z',
+    });
     assert.equal(nextToSend(state, 0).entry.client_id, 'c2');
   });
 
@@ -353,7 +427,10 @@ describe('the outbox', () => {
       { type: 'send_acked', client_id: 'c1', id: 900, created_at: '2026-12-01T10:00:00.000Z' },
     );
     assert.equal(state.outbox.length, 0);
-    assert.deepEqual(state.rooms.general.messages.map((m) => [m.id, m.message, m.username]), [[900, 'text c1', 'alice']]);
+    assert.deepEqual(
+      state.rooms.general.messages.map((m) => [m.id, m.message, m.username]),
+      [[900, 'text c1', 'alice']],
+    );
     // The broadcast arriving late replaces it and adds nothing.
     state = apply(state, {
       type: 'message',
@@ -370,7 +447,12 @@ describe('the outbox', () => {
       { type: 'queued', entry: entry('c1') },
       { type: 'queued', entry: entry('c2') },
       { type: 'send_started', client_id: 'c1' },
-      { type: 'send_failed', client_id: 'c1', error: { code: 'rate_limited', message: 'slow down' }, retryAt: 5000 },
+      {
+        type: 'send_failed',
+        client_id: 'c1',
+        error: { code: 'rate_limited', message: 'slow down' },
+        retryAt: 5000,
+      },
     );
     assert.deepEqual(nextToSend(state, 1000), { wait: 4000 });
     assert.equal(nextToSend(state, 5000).entry.client_id, 'c1');
@@ -382,20 +464,32 @@ describe('the outbox', () => {
       state,
       { type: 'queued', entry: entry('c1') },
       { type: 'queued', entry: entry('c2') },
-      { type: 'send_failed', client_id: 'c1', error: { code: 'too_long', message: 'too long' }, retryAt: null },
+      {
+        type: 'send_failed',
+        client_id: 'c1',
+        error: { code: 'too_long', message: 'too long' },
+        retryAt: null,
+      },
     );
     assert.equal(state.outbox[0].state, 'failed');
     assert.equal(nextToSend(state, 0).entry.client_id, 'c2');
     state = apply(state, { type: 'retry', client_id: 'c1' });
     assert.equal(nextToSend(state, 0).entry.client_id, 'c1');
     state = apply(state, { type: 'discarded', client_id: 'c1' });
-    assert.deepEqual(state.outbox.map((e) => e.client_id), ['c2']);
+    assert.deepEqual(
+      state.outbox.map((e) => e.client_id),
+      ['c2'],
+    );
   });
 
   it('my message arriving with its client_id takes it out of the outbox', () => {
     let state = joined(opened());
     state = apply(state, { type: 'queued', entry: entry('c1') });
-    state = apply(state, { type: 'message', message: msg('general', 'alice', 'text c1', { client_id: 'c1' }), attentive: true });
+    state = apply(state, {
+      type: 'message',
+      message: msg('general', 'alice', 'text c1', { client_id: 'c1' }),
+      attentive: true,
+    });
     assert.equal(state.outbox.length, 0);
   });
 
@@ -403,20 +497,33 @@ describe('the outbox', () => {
     let state = opened();
     state = apply(state, { type: 'restored', entries: [entry('b', 'general', 2), entry('a', 'general', 1)] });
     state = apply(state, { type: 'restored', entries: [entry('a', 'general', 1)] });
-    assert.deepEqual(state.outbox.map((e) => e.client_id), ['a', 'b']);
+    assert.deepEqual(
+      state.outbox.map((e) => e.client_id),
+      ['a', 'b'],
+    );
   });
 });
 
 describe('selectors', () => {
   it('lists rooms of a kind, the most recently active first', () => {
     const state = opened('general', [
-      summary('general', { last_message: msg('general', 'bob', 'old', { created_at: '2026-11-01T00:00:00Z' }) }),
-      summary('random', { last_message: msg('random', 'bob', 'new', { created_at: '2026-12-01T00:00:00Z' }) }),
+      summary('general', {
+        last_message: msg('general', 'bob', 'old', { created_at: '2026-11-01T00:00:00Z' }),
+      }),
+      summary('random', {
+        last_message: msg('random', 'bob', 'new', { created_at: '2026-12-01T00:00:00Z' }),
+      }),
       summary('quiet'),
       summary('dm:alice:bob'),
     ]);
-    assert.deepEqual(listedRooms(state, 'public').map((r) => r.name), ['random', 'general', 'quiet']);
-    assert.deepEqual(listedRooms(state, 'direct').map((r) => r.name), ['dm:alice:bob']);
+    assert.deepEqual(
+      listedRooms(state, 'public').map((r) => r.name),
+      ['random', 'general', 'quiet'],
+    );
+    assert.deepEqual(
+      listedRooms(state, 'direct').map((r) => r.name),
+      ['dm:alice:bob'],
+    );
   });
 
   it('"seen by" names others who read my newest message, not me', () => {

@@ -9,11 +9,25 @@ const at = (day, hour, minute) => new Date(2026, 11, day, hour, minute).toISOStr
 let id = 0;
 const msg = (username, created_at, extra = {}) => {
   id += 1;
-  return { id, room: 'general', username, message: `m${id}`, created_at, edited_at: null, deleted: false, client_id: null, ...extra };
+  return {
+    id,
+    room: 'general',
+    username,
+    message: `m${id}`,
+    created_at,
+    edited_at: null,
+    deleted: false,
+    client_id: null,
+    ...extra,
+  };
 };
 
 function roomWith(messages, { hasMore = false, seen = {}, events = [] } = {}) {
-  let state = initialState({ me: 'alice', rooms: [{ room: 'general', kind: 'public', unread: 0, last_message: null }], current: 'general' });
+  let state = initialState({
+    me: 'alice',
+    rooms: [{ room: 'general', kind: 'public', unread: 0, last_message: null }],
+    current: 'general',
+  });
   state = [
     { type: 'connected' },
     { type: 'join_started', room: 'general', lastId: null },
@@ -24,7 +38,8 @@ function roomWith(messages, { hasMore = false, seen = {}, events = [] } = {}) {
   return state;
 }
 
-const kinds = (items) => items.map((i) => (i.type === 'message' ? `${i.message.username}${i.continued ? '+' : ''}` : i.type));
+const kinds = (items) =>
+  items.map((i) => (i.type === 'message' ? `${i.message.username}${i.continued ? '+' : ''}` : i.type));
 
 describe('timeline', () => {
   it('separates days and groups one author within a few minutes', () => {
@@ -76,10 +91,20 @@ describe('timeline', () => {
     assert.equal(items[4].entry.text, 'hi');
   });
 
+  it('a notice from before the first loaded message comes first', () => {
+    let state = roomWith([]);
+    state = apply(state, { type: 'announced', room: 'general', username: 'carol', joined: true });
+    state = apply(state, { type: 'message', message: msg('bob', at(1, 9, 0)), attentive: true });
+    assert.deepEqual(kinds(timeline(state, state.rooms.general)), ['start', 'notice', 'day', 'bob']);
+  });
+
   it('keys stay the same between renders, so nodes can be kept', () => {
     const state = roomWith([msg('bob', at(1, 9, 0)), msg('bob', at(1, 9, 1))]);
     const keys = timeline(state, state.rooms.general).map((i) => i.key);
-    assert.deepEqual(keys, timeline(state, state.rooms.general).map((i) => i.key));
+    assert.deepEqual(
+      keys,
+      timeline(state, state.rooms.general).map((i) => i.key),
+    );
     assert.equal(new Set(keys).size, keys.length);
   });
 

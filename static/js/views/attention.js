@@ -7,8 +7,7 @@
 import { setText } from '../dom.js';
 import { currentRoom, roomLabel, totalUnread } from '../store.js';
 
-const ICON_PATH =
-  'M8 9h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-9l-5 4v-4H8a2 2 0 0 1-2-2v-9a2 2 0 0 1 2-2z';
+const ICON_PATH = 'M8 9h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-9l-5 4v-4H8a2 2 0 0 1-2-2v-9a2 2 0 0 1 2-2z';
 
 export function faviconFor(count) {
   let badge = '';

@@ -37,12 +37,14 @@ export function statusText(state, room) {
     return { text: 'The chat server cannot be reached right now. Trying again…', kind: 'warn' };
   }
   if (!room) return null;
-  if (room.join === 'retrying') return { text: `Opening ${roomLabel(room)} is taking longer than usual. Trying again…`, kind: 'warn' };
+  if (room.join === 'retrying')
+    return { text: `Opening ${roomLabel(room)} is taking longer than usual. Trying again…`, kind: 'warn' };
   if (room.join === 'failed') {
     const why = room.joinError ? room.joinError.message : 'the server said no';
     return { text: `Could not open ${roomLabel(room)}: ${why}.`, kind: 'error', retry: true };
   }
-  if (room.join === 'joining' || room.join === 'idle') return { text: `Opening ${roomLabel(room)}…`, kind: 'info' };
+  if (room.join === 'joining' || room.join === 'idle')
+    return { text: `Opening ${roomLabel(room)}…`, kind: 'info' };
   return null;
 }
 
@@ -126,7 +128,11 @@ export function createConversation(els, handlers) {
       case 'start':
         return h('li', { className: 'start' }, h('strong', {}, `This is the beginning of ${item.label}.`));
       case 'older': {
-        const button = h('button', { type: 'button', className: 'older-button', on: { click: handlers.onLoadOlder } });
+        const button = h('button', {
+          type: 'button',
+          className: 'older-button',
+          on: { click: handlers.onLoadOlder },
+        });
         const li = h('li', { className: 'older' }, button);
         parts.set(li, { button });
         update(li, item, null);
@@ -161,7 +167,11 @@ export function createConversation(els, handlers) {
 
   function messageNode(item) {
     const li = h('li');
-    const slots = { head: h('div', { className: 'head' }), body: h('div', { className: 'body' }), seen: h('div', { className: 'seen' }) };
+    const slots = {
+      head: h('div', { className: 'head' }),
+      body: h('div', { className: 'body' }),
+      seen: h('div', { className: 'seen' }),
+    };
     li.append(slots.head, slots.body, slots.seen);
     parts.set(li, slots);
     idOf.set(li, item.message.id);
@@ -180,13 +190,21 @@ export function createConversation(els, handlers) {
     li.title = item.continued ? fullWhen(m.created_at) : ''; // its time, shown on hover
     const changed = !previous || previous.message !== m || previous.continued !== item.continued;
     if (changed) {
-      const time = h('time', { datetime: m.created_at, title: fullWhen(m.created_at) }, timeLabel(m.created_at));
+      const time = h(
+        'time',
+        { datetime: m.created_at, title: fullWhen(m.created_at) },
+        timeLabel(m.created_at),
+      );
       slots.head.replaceChildren(h('span', { className: 'author' }, m.username), ' ', time);
       if (m.deleted) {
         slots.body.replaceChildren('This message was deleted.');
       } else {
         slots.body.replaceChildren(...bodyNodes(m.message));
-        if (m.edited_at) slots.body.append(' ', h('span', { className: 'edited', title: `Edited ${fullWhen(m.edited_at)}` }, '(edited)'));
+        if (m.edited_at)
+          slots.body.append(
+            ' ',
+            h('span', { className: 'edited', title: `Edited ${fullWhen(m.edited_at)}` }, '(edited)'),
+          );
       }
     }
     const seen = item.seenBy ? `Seen by ${item.seenBy.join(', ')}` : '';
@@ -202,29 +220,76 @@ export function createConversation(els, handlers) {
       slots.actions = null;
     }
     if (slots.actions && changed) {
-      slots.actions.querySelector('.actions-toggle').setAttribute('aria-label', `Actions for your message from ${timeLabel(m.created_at)}`);
+      slots.actions
+        .querySelector('.actions-toggle')
+        .setAttribute('aria-label', `Actions for your message from ${timeLabel(m.created_at)}`);
     }
     return li;
   }
 
   function actionsNode(m) {
     const id = m.id;
-    const toggle = h('button', {
-      type: 'button',
-      className: 'actions-toggle',
-      'aria-expanded': 'false',
-      'aria-label': `Actions for your message from ${timeLabel(m.created_at)}`,
-      on: { click: () => (openMenu === id ? closeMenu(true) : openMenuFor(id)) },
-    }, h('span', { 'aria-hidden': 'true' }, '⋯'));
-    const edit = h('button', { type: 'button', className: 'menu-item', on: { click: () => { closeMenu(false); handlers.onEdit(id); } } }, 'Edit');
-    const remove = h('button', { type: 'button', className: 'menu-item danger', on: { click: () => { closeMenu(false); handlers.onDelete(id); } } }, 'Delete');
-    const menu = h('div', { className: 'actions-menu', role: 'group', 'aria-label': 'Message actions', hidden: true }, edit, remove);
-    const box = h('div', { className: 'actions', on: { keydown: (event) => {
-      if (event.key === 'Escape' && openMenu === id) {
-        event.stopPropagation();
-        closeMenu(true);
-      }
-    } } }, toggle, menu);
+    const toggle = h(
+      'button',
+      {
+        type: 'button',
+        className: 'actions-toggle',
+        'aria-expanded': 'false',
+        'aria-label': `Actions for your message from ${timeLabel(m.created_at)}`,
+        on: { click: () => (openMenu === id ? closeMenu(true) : openMenuFor(id)) },
+      },
+      h('span', { 'aria-hidden': 'true' }, '⋯'),
+    );
+    const edit = h(
+      'button',
+      {
+        type: 'button',
+        className: 'menu-item',
+        on: {
+          click: () => {
+            closeMenu(false);
+            handlers.onEdit(id);
+          },
+        },
+      },
+      'Edit',
+    );
+    const remove = h(
+      'button',
+      {
+        type: 'button',
+        className: 'menu-item danger',
+        on: {
+          click: () => {
+            closeMenu(false);
+            handlers.onDelete(id);
+          },
+        },
+      },
+      'Delete',
+    );
+    const menu = h(
+      'div',
+      { className: 'actions-menu', role: 'group', 'aria-label': 'Message actions', hidden: true },
+      edit,
+      remove,
+    );
+    const box = h(
+      'div',
+      {
+        className: 'actions',
+        on: {
+          keydown: (event) => {
+            if (event.key === 'Escape' && openMenu === id) {
+              event.stopPropagation();
+              closeMenu(true);
+            }
+          },
+        },
+      },
+      toggle,
+      menu,
+    );
     return box;
   }
 
@@ -232,7 +297,10 @@ export function createConversation(els, handlers) {
     const entry = cache.get(`m${id}`);
     const slots = entry && parts.get(entry.node);
     if (!slots || !slots.actions) return null;
-    return { toggle: slots.actions.querySelector('.actions-toggle'), menu: slots.actions.querySelector('.actions-menu') };
+    return {
+      toggle: slots.actions.querySelector('.actions-toggle'),
+      menu: slots.actions.querySelector('.actions-menu'),
+    };
   }
 
   function openMenuFor(id) {
@@ -262,16 +330,42 @@ export function createConversation(els, handlers) {
       waiting: 'Sending too fast: it goes out again in a moment…',
       failed: `Not sent: ${e.error ? e.error.message : 'refused'}.`,
     }[e.state];
-    const head = h('div', { className: 'head' }, h('span', { className: 'author' }, lastState ? lastState.me : ''), ' ', h('span', { className: 'pending-status' }, status));
+    const head = h(
+      'div',
+      { className: 'head' },
+      h('span', { className: 'author' }, lastState ? lastState.me : ''),
+      ' ',
+      h('span', { className: 'pending-status' }, status),
+    );
     if (e.state === 'waiting' && e.error && e.error.code !== 'rate_limited') {
       head.lastChild.textContent = 'No answer yet: trying again…';
     }
-    const li = h('li', { className: `msg mine pending ${e.state}` }, head, h('div', { className: 'body' }, ...bodyNodes(e.text)));
+    const li = h(
+      'li',
+      { className: `msg mine pending ${e.state}` },
+      head,
+      h('div', { className: 'body' }, ...bodyNodes(e.text)),
+    );
     if (e.state === 'failed') {
       li.append(
-        h('div', { className: 'pending-actions' },
-          h('button', { type: 'button', className: 'link', on: { click: () => handlers.onRetry(e.client_id) } }, 'Try again'),
-          h('button', { type: 'button', className: 'link danger', on: { click: () => handlers.onDiscard(e.client_id) } }, 'Discard')),
+        h(
+          'div',
+          { className: 'pending-actions' },
+          h(
+            'button',
+            { type: 'button', className: 'link', on: { click: () => handlers.onRetry(e.client_id) } },
+            'Try again',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'link danger',
+              on: { click: () => handlers.onDiscard(e.client_id) },
+            },
+            'Discard',
+          ),
+        ),
       );
     }
     return li;
@@ -281,10 +375,15 @@ export function createConversation(els, handlers) {
 
   function renderJump() {
     const room = lastState && currentRoom(lastState);
-    const far = !atBottom() && els.list.scrollHeight - els.list.scrollTop - els.list.clientHeight > els.list.clientHeight / 3;
+    const far =
+      !atBottom() &&
+      els.list.scrollHeight - els.list.scrollTop - els.list.clientHeight > els.list.clientHeight / 3;
     els.jump.hidden = !room || !far;
     if (room) {
-      setText(els.jump.querySelector('.jump-label'), room.unread > 0 ? `${plural(room.unread, 'new message', 'new messages')}` : 'Jump to latest');
+      setText(
+        els.jump.querySelector('.jump-label'),
+        room.unread > 0 ? `${plural(room.unread, 'new message', 'new messages')}` : 'Jump to latest',
+      );
     }
   }
 
@@ -297,14 +396,17 @@ export function createConversation(els, handlers) {
       presence = `${room.online.length} online`;
     }
     setText(els.presence, presence);
-    els.presence.dataset.online = room.kind === 'direct' ? String(room.peerOnline === true) : String(room.online.length > 0);
+    els.presence.dataset.online =
+      room.kind === 'direct' ? String(room.peerOnline === true) : String(room.online.length > 0);
     els.presence.title = room.online.join(', ');
   }
 
   function renderPeople(state, room) {
     const names = [...room.online].sort((a, b) => a.localeCompare(b));
     els.people.replaceChildren(
-      ...names.map((name) => h('li', { className: name.toLowerCase() === state.me.toLowerCase() ? 'me' : '' }, name)),
+      ...names.map((name) =>
+        h('li', { className: name.toLowerCase() === state.me.toLowerCase() ? 'me' : '' }, name),
+      ),
     );
   }
 

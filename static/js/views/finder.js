@@ -59,20 +59,32 @@ export function createFinder(els, { me, onJoin, onDirect, searchDirectory }) {
   }
 
   els.joinForm.addEventListener('submit', (event) =>
-    submit(event, els.joinInput, els.joinError, (name) => {
-      const bare = name.replace(/^#/, '');
-      if (!bare) return 'Type the name of a room.';
-      return isRoomName(bare) ? null : 'A room name is 1–64 letters, digits, “-”, “_” or “.”.';
-    }, (name) => onJoin(name.replace(/^#/, ''))),
+    submit(
+      event,
+      els.joinInput,
+      els.joinError,
+      (name) => {
+        const bare = name.replace(/^#/, '');
+        if (!bare) return 'Type the name of a room.';
+        return isRoomName(bare) ? null : 'A room name is 1–64 letters, digits, “-”, “_” or “.”.';
+      },
+      (name) => onJoin(name.replace(/^#/, '')),
+    ),
   );
 
   els.dmForm.addEventListener('submit', (event) =>
-    submit(event, els.dmInput, els.dmError, (name) => {
-      const bare = name.replace(/^@/, '');
-      if (!bare) return 'Type a username.';
-      if (!isUsername(bare)) return 'A username is 3–32 letters, digits, “_”, “.” or “-”.';
-      return sameUser(bare, me) ? 'That is you: pick someone else.' : null;
-    }, (name) => onDirect(name.replace(/^@/, ''))),
+    submit(
+      event,
+      els.dmInput,
+      els.dmError,
+      (name) => {
+        const bare = name.replace(/^@/, '');
+        if (!bare) return 'Type a username.';
+        if (!isUsername(bare)) return 'A username is 3–32 letters, digits, “_”, “.” or “-”.';
+        return sameUser(bare, me) ? 'That is you: pick someone else.' : null;
+      },
+      (name) => onDirect(name.replace(/^@/, '')),
+    ),
   );
 
   els.query.addEventListener('input', () => {

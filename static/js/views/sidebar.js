@@ -42,7 +42,8 @@ export function createSidebar(els, { onOpen, onRemove }) {
         className: 'room-link',
         on: {
           click: (event) => {
-            if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+            if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
+              return;
             event.preventDefault();
             onOpen({ room: item.room.name });
           },
@@ -74,7 +75,14 @@ export function createSidebar(els, { onOpen, onRemove }) {
     setText(p.name, label);
     p.dot.hidden = room.kind !== 'direct' || room.peerOnline === null;
     p.dot.classList.toggle('online', room.peerOnline === true);
-    setText(p.dotText, room.kind === 'direct' && room.peerOnline !== null ? (room.peerOnline ? ' (online)' : ' (offline)') : '');
+    setText(
+      p.dotText,
+      room.kind === 'direct' && room.peerOnline !== null
+        ? room.peerOnline
+          ? ' (online)'
+          : ' (offline)'
+        : '',
+    );
     const m = room.lastMessage;
     setText(p.when, m ? shortWhen(m.created_at) : '');
     if (m) p.when.setAttribute('datetime', m.created_at);
@@ -104,7 +112,13 @@ export function createSidebar(els, { onOpen, onRemove }) {
 
   return {
     render(state) {
-      if (last && last.rooms === state.rooms && last.current === state.current && last.outbox === state.outbox) return;
+      if (
+        last &&
+        last.rooms === state.rooms &&
+        last.current === state.current &&
+        last.outbox === state.outbox
+      )
+        return;
       last = state;
       renderList(state, 'public', els.rooms, els.roomsEmpty);
       renderList(state, 'direct', els.dms, els.dmsEmpty);
