@@ -475,6 +475,12 @@ export function createConversation(els, handlers) {
     } else if (firstBefore !== null && firstBefore !== firstKey) {
       list.scrollTop = topBefore + (list.scrollHeight - heightBefore); // older ones came in above
     }
+    // Still near the top (a short page, or older history that did not fill the screen):
+    // the observer reports no change, so ask for more here.
+    const top = items[0];
+    if (positioned && top && top.type === 'older' && !top.loading && list.scrollTop < 400) {
+      setTimeout(handlers.onLoadOlder, 0);
+    }
     renderJump();
   }
 
