@@ -104,6 +104,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # detected when used; that event answers unavailable and the pool is refreshed.
         SQLALCHEMY_ENGINE_OPTIONS={},
         DB_POOL_SIZE=int(env("DB_POOL_SIZE") or 20),
+        MAX_PACKET_SIZE=64 * 1024,
+        PING_INTERVAL=int(env("PING_INTERVAL") or 25),
+        PING_TIMEOUT=int(env("PING_TIMEOUT") or 20),
         ASYNC_MODE=env("ASYNC_MODE") or "eventlet",
         REDIS_URL=env("REDIS_URL") or None,
         SOCKETIO_CHANNEL=env("SOCKETIO_CHANNEL") or "chat-on-flask",

@@ -24,6 +24,7 @@ import uuid
 from contextvars import ContextVar
 
 import flask_socketio
+import orjson
 import redis
 from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
@@ -64,14 +65,40 @@ def peer_channel(user_id: int) -> str:
     return f"p:{user_id}"
 
 
+class WireJSON:
+    """The JSON codec of Socket.IO packets: orjson (a 50-message rejoin_room encodes in
+    ~5 us instead of ~70 us), with the standard library for what orjson refuses (lone
+    surrogates, which the handlers then refuse with invalid_payload)."""
+
+    @staticmethod
+    def dumps(obj, **_options) -> str:
+        try:
+            return orjson.dumps(obj).decode()
+        except TypeError:
+            return json.dumps(obj, separators=(",", ":"))
+
+    @staticmethod
+    def loads(text, **_options):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)
+
+
 def init_app(app) -> None:
     cfg = app.config
     socketio.init_app(
         app,
+        json=WireJSON,
         async_mode=cfg["ASYNC_MODE"],
         message_queue=cfg["REDIS_URL"],
         channel=cfg["SOCKETIO_CHANNEL"],
         cors_allowed_origins=cfg["CORS_ALLOWED_ORIGINS"],
+        # What one event needs (a 4,000-character message fully \u-escaped is ~48 KB),
+        # not the 1 MB default: bigger frames are refused before they are read.
+        max_http_buffer_size=cfg["MAX_PACKET_SIZE"],
+        ping_interval=cfg["PING_INTERVAL"],
+        ping_timeout=cfg["PING_TIMEOUT"],
     )
     ws.install(socketio.server.eio, cfg.get("WSGI_MARK_HANDLED"))
     shared = redis.Redis.from_url(cfg["REDIS_URL"]) if cfg["REDIS_URL"] else None
@@ -87,6 +114,7 @@ def init_app(app) -> None:
     app.extensions["control"] = Control(app.extensions["presence"], shared, channel)
     app.teardown_appcontext(chat.close_db_connection)
     _track_acks(socketio.server)
+    _guard_packets(socketio.server)
 
 
 def _track_acks(server) -> None:
@@ -110,6 +138,27 @@ def _track_acks(server) -> None:
             _ack_requested.reset(token)
 
     server._handle_event_internal = tracked
+
+
+def _guard_packets(server) -> None:
+    """Refuse what the protocol never uses before python-socketio buffers or parses it:
+    binary events and their attachments, and packets that do not decode. The connection
+    is closed with one log line (no traceback per frame to flood the log)."""
+    handle = server._handle_eio_message
+
+    def guarded(eio_sid, data):
+        if not isinstance(data, str) or data[:1] in ("5", "6"):  # binary event or ack
+            log.warning("closing %s: binary Socket.IO packets are not accepted", eio_sid)
+            server.eio.disconnect(eio_sid)
+            return None
+        try:
+            return handle(eio_sid, data)
+        except ValueError as error:  # the packet's JSON or framing did not decode
+            log.warning("closing %s: malformed Socket.IO packet (%s)", eio_sid, error)
+            server.eio.disconnect(eio_sid)
+            return None
+
+    server.eio.on("message", guarded)
 
 
 def presence() -> Presence:

@@ -28,6 +28,7 @@ elif ASYNC_MODE == "gevent":
 elif ASYNC_MODE != "threading":
     raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
 
+import resource  # noqa: E402
 import socket  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -58,6 +59,19 @@ def _listen_without_nagle() -> None:
         )
 
 
+def _raise_open_file_limit() -> int:
+    """Every connection is a file descriptor: take the soft limit up to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def main() -> None:
     config = {"ASYNC_MODE": ASYNC_MODE}
     if ASYNC_MODE == "eventlet":
@@ -73,8 +87,16 @@ def main() -> None:
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()
+    files = _raise_open_file_limit()
+    options = {}
+    if ASYNC_MODE == "eventlet":
+        # eventlet.wsgi serves at most max_size connections at once (1,024 by default);
+        # leave a few descriptors for the database, Redis and logs.
+        options["max_size"] = max(1024, files - 64)
     print(f"chat-on-flask ({ASYNC_MODE}) on http://{host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=ASYNC_MODE == "threading")
+    socketio.run(
+        app, host=host, port=port, allow_unsafe_werkzeug=ASYNC_MODE == "threading", **options
+    )
 
 
 if __name__ == "__main__":

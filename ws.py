@@ -11,7 +11,7 @@ over wsproto) for three reasons, each measured (README, "Benchmarks"):
   fragmented message bigger than ``max_message`` is refused (close 1009) before its
   payload is read; binary messages are refused (close 1003); unmasking is one C-speed
   integer XOR, not a Python loop over bytes;
-- a send writes the whole frame or raises (``sendall``), never a truncated frame.
+- a send writes the whole frame or raises, never a truncated frame.
 
 Stdlib only: sockets are green when the entry point has monkey-patched. ``install``
 plugs it into an Engine.IO server.
@@ -194,7 +194,11 @@ class WebSocket:
         # The writer task and the reader (answering pings) share the socket.
         with self._send_lock:
             try:
-                self._sock.sendall(data)
+                # send() first: a small frame fits the socket buffer at once, and gevent's
+                # sendall asks the kernel for the buffer size (getsockopt) on every call.
+                sent = self._sock.send(data)
+                if sent < len(data):
+                    self._sock.sendall(data[sent:])
             except OSError:
                 self._abort()
                 raise

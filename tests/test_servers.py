@@ -3,6 +3,7 @@ python-socketio clients over WebSocket, as another platform would."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -101,3 +102,54 @@ def test_refused_connection_without_identity(server):
     sio = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         sio.connect(server.url, auth={"token": "forged"}, transports=["websocket"])
+
+
+def _raw_websocket(server: Server):
+    """An unauthenticated WebSocket to the Engine.IO endpoint, handshake done by hand."""
+    import base64
+    import os
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1024)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    assert b"permessage-deflate" not in response.lower()
+    return sock
+
+
+def test_a_huge_frame_from_a_stranger_is_refused_unread(server):
+    from tests.test_ws import client_frame
+
+    register(server, "bystander")
+    bystander = Client(server, "bystander")
+    try:
+        sock = _raw_websocket(server)
+        # The header of a 900 kB text frame, then its payload, from a socket that has
+        # not even said who it is: refused (close 1009) on the header alone.
+        frame = client_frame(0x1, b"4" + b"x" * 900_000)
+        with contextlib.suppress(OSError):  # it may close before the payload is all out
+            sock.sendall(frame)
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        assert b"\x88\x02\x03\xf1" in data  # close frame, code 1009 (message too big)
+        assert bystander.call("joined_room", {"room": "calm"})["ok"] is True
+    finally:
+        bystander.close()
