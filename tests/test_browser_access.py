@@ -106,7 +106,7 @@ def test_controls_have_names_the_page_an_h1_and_text_enough_contrast(people, dev
     alice.open()
     assert unnamed_controls(alice.page) == []
     assert low_contrast(alice.page) == []
-    assert alice.page.locator("h1:visible").count() == 1
+    expect(alice.page.get_by_role("heading", level=1)).to_have_count(1)
 
     room = unique("contrast")
     bob.open(f"room={room}")
@@ -116,7 +116,7 @@ def test_controls_have_names_the_page_an_h1_and_text_enough_contrast(people, dev
     alice.page.wait_for_selector(".msg:has-text('After you came')")
     alice.send("And my reply")
     alice.page.wait_for_selector(".msg.mine .seen")
-    assert alice.page.locator("h1:visible").all_inner_texts() == [f"#{room}"]
+    expect(alice.page.get_by_role("heading", level=1)).to_have_text([f"#{room}"])
     assert unnamed_controls(alice.page) == []
     assert low_contrast(alice.page) == []
     if device == "phone":

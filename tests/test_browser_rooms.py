@@ -134,6 +134,7 @@ def test_joining_a_room_by_name_and_writing_to_someone_from_the_list(people):
     alice.page.wait_for_url(f"**/chat?room={room}")
     alice.page.wait_for_selector("#status", state="hidden")
     assert alice.page.inner_text("#room-title") == f"#{room}"
+    expect(alice.page.get_by_role("heading", level=1)).to_have_text([f"#{room}"])  # just one
     room_item(alice.page, f"#{room}").wait_for()
 
     alice.page.click("#finder-toggle")

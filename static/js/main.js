@@ -155,6 +155,8 @@ function start(root) {
     { storage, onOpenRoom: (name) => openRoom(name) },
   );
 
+  const sideTitle = document.querySelector('.side-title');
+
   function flush() {
     renderQueued = false;
     const room = currentRoom(state);
@@ -163,6 +165,11 @@ function start(root) {
     conversation.render(state);
     attention.render(state);
     root.classList.toggle('no-room', !room);
+    // One h1: the room's name, or (with no room open, as on /) the site's.
+    if (sideTitle) {
+      if (room) sideTitle.setAttribute('role', 'none');
+      else sideTitle.removeAttribute('role');
+    }
     pump();
   }
 
