@@ -16,6 +16,7 @@ migrate: $(VENV)/.runtime
 	ASYNC_MODE=threading $(BIN)/flask db upgrade
 
 test: $(VENV)/.dev static/vendor/socket.io.min.js
+	node --test tests/js/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev

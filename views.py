@@ -19,8 +19,7 @@ bp = Blueprint("views", __name__)
 def index():
     if not current_user.is_authenticated:
         return render_template("login.html", form=LoginForm())
-    rooms = events.room_list(current_user.id, current_user.username)
-    return render_template("index.html", rooms=rooms)
+    return _chat_page(None, None, False)
 
 
 @bp.get("/chat")
@@ -49,7 +48,13 @@ def chat_page():
         title = (
             next(p for p in participants if p != current_user.username.lower()) if direct else room
         )
-    return render_template("chat.html", room=room, title=title, direct=direct)
+    return _chat_page(room, title, direct)
+
+
+def _chat_page(room: str | None, title: str | None, direct: bool):
+    """The one chat page: the room list beside the open room (none on /)."""
+    rooms = events.room_list(current_user.id, current_user.username)
+    return render_template("chat.html", room=room, title=title, direct=direct, rooms=rooms)
 
 
 @bp.get("/api/rooms")

@@ -1,167 +1,241 @@
-"""Two people chat in real Chromium windows against a real eventlet server process."""
+"""People talking in one room, in real Chromium windows against a real eventlet server."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
+import re
 
 import pytest
 
-from tests.servers import ROOT, Server
+from tests.browser import (
+    LONG,
+    browser_marks,
+    chromium,
+    errors_of,
+    message_bodies,
+    person,
+    running_server,
+    unique,
+)
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+pytestmark = browser_marks
 XSS = '<img src=x onerror="window.__pwned = 1"><b>bold?</b>'
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    server = Server(f"sqlite:///{tmp}/chat.db", tmp / "server.log")
-    server.migrate()
-    server.start()
-    yield server
-    server.stop()
+    with running_server(tmp_path_factory.mktemp("browser")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
-def register(page, base_url: str, username: str) -> None:
-    page.goto(base_url + "/register")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct horse battery")
-    page.fill("input[name=confirm]", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(base_url + "/")
+@pytest.fixture
+def people(browser, server):
+    """meet("alice") signs in a new person; their browsers close after the test."""
+    met = []
+
+    def meet(name, **options):
+        someone = person(browser, server, unique(name), **options)
+        met.append(someone)
+        return someone
+
+    yield meet
+    for someone in met:
+        someone.close()
 
 
-def open_room(page, base_url: str, room: str) -> None:
-    page.goto(f"{base_url}/chat?room={room}")
-    page.wait_for_selector("#status", state="hidden")
+def in_one_room(people, *names):
+    room = unique("room")
+    crowd = [people(name) for name in names]
+    for someone in crowd:
+        someone.open(f"room={room}")
+    return room, crowd
 
 
-def send(page, text: str) -> None:
-    page.fill("#message", text)
-    page.press("#message", "Enter")
+def test_two_people_chat_and_html_stays_text(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    alice.page.wait_for_selector(f"#online li:has-text('{bob.name}')")
 
+    alice.page.type("#message", "Hi bob")
+    bob.page.wait_for_selector(f"#typing:has-text('{alice.name} is typing')")
+    alice.page.press("#message", "Enter")
+    bob.page.wait_for_selector(".msg:has-text('Hi bob')")
+    bob.page.wait_for_selector("#typing:empty")
 
-def test_two_users_chat_and_html_stays_text(server, browser):
-    base = server.url
-    errors: list[str] = []
-    alice_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    bob_ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    alice, bob = alice_ctx.new_page(), bob_ctx.new_page()
-    for page in (alice, bob):
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    bob.send(XSS)
+    alice.page.wait_for_selector(".msg:not(.mine) .body >> text=" + XSS)
+    assert alice.page.locator("#messages img, #messages b").count() == 0
+    assert alice.page.evaluate("window.__pwned") is None
 
-    register(alice, base, "alice")
-    register(bob, base, "bob")
-    open_room(alice, base, "42")
-    open_room(bob, base, "42")
-
-    # Presence: alice sees bob come online.
-    alice.wait_for_selector("#online li:has-text('bob')")
-
-    # Typing indicator on bob's side while alice types.
-    alice.type("#message", "Hi bob")
-    bob.wait_for_selector("#typing:has-text('alice is typing')")
-    alice.press("#message", "Enter")
-    bob.wait_for_selector(".message:has-text('Hi bob')")
-    bob.wait_for_selector("#typing:empty")
-
-    send(bob, "Hey alice! Line one\nline two")
-    alice.wait_for_selector(".message.mine:has-text('Hi bob')")
-    alice.wait_for_selector(".message:not(.mine):has-text('Hey alice!')")
-
-    # HTML arrives as text and runs nothing.
-    send(bob, XSS)
-    alice.wait_for_selector(".message:not(.mine) .body >> text=" + XSS)
-    assert alice.locator(".messages img").count() == 0
-    assert alice.locator(".messages b").count() == 0
-    assert alice.evaluate("window.__pwned") is None
-    send(alice, "Looks like text to me 👍")
-    bob.wait_for_selector(".message:has-text('Looks like text to me')")
-    # bob has the page open, so alice sees that he read it.
-    alice.wait_for_selector(
-        ".message.mine:has-text('Looks like text to me') .seen:has-text('Seen by bob')"
+    alice.send("Looks like text to me 👍")
+    bob.page.wait_for_selector(".msg:has-text('Looks like text to me')")
+    # bob has the conversation on screen, so alice sees that he read it.
+    alice.page.wait_for_selector(
+        f".msg.mine:has-text('Looks like text to me') .seen:has-text('Seen by {bob.name}')"
     )
+    assert errors_of(alice, bob) == []
 
-    # Nothing overflows sideways on the phone.
-    assert bob.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    alice.screenshot(path=ARTIFACTS / "chat-laptop.png")
-    bob.screenshot(path=ARTIFACTS / "chat-phone.png")
-    if os.environ.get("UPDATE_SCREENSHOT"):
-        shutil.copy(ARTIFACTS / "chat-laptop.png", ROOT / "docs" / "screenshot.png")
+def test_a_reload_brings_the_history_back_once_each(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    for text in ["one", "two", "three\nwith a second line"]:
+        alice.send(text)
+        bob.page.wait_for_selector(f".msg:has-text('{text.splitlines()[0]}')")
+    bob.page.reload()
+    bob.page.wait_for_selector("#status", state="hidden")
+    bob.page.wait_for_selector(".msg:has-text('three')")
+    assert message_bodies(bob.page) == ["one", "two", "three\nwith a second line"]
+    assert errors_of(alice, bob) == []
 
-    # A reload brings the history back, each message once, in order.
-    bob.reload()
-    bob.wait_for_selector("#status", state="hidden")
-    bodies = bob.locator(".message > .body").all_inner_texts()
-    assert bodies == ["Hi bob", "Hey alice! Line one\nline two", XSS, "Looks like text to me 👍"]
 
-    # Bob drops off the network; what alice says meanwhile arrives once on reconnect.
-    bob_ctx.set_offline(True)
-    bob.wait_for_selector("#status:has-text('Reconnecting')", timeout=30_000)
-    alice.wait_for_selector("#online li:has-text('bob')", state="detached", timeout=30_000)
-    send(alice, "Said while bob was away")
-    alice.wait_for_selector(".message.mine:has-text('Said while bob was away')")
-    bob_ctx.set_offline(False)
-    bob.wait_for_selector(".message:has-text('Said while bob was away')", timeout=30_000)
-    bodies = bob.locator(".message .body").all_inner_texts()
-    assert bodies.count("Said while bob was away") == 1 and len(bodies) == 5
+def test_someone_offline_catches_up_without_duplicates(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    alice.send("before")
+    bob.page.wait_for_selector(".msg:has-text('before')")
+    bob.context.set_offline(True)
+    bob.page.wait_for_selector("#status[data-kind='warn']", timeout=LONG)
+    assert "offline" in bob.page.inner_text("#status").lower()
+    alice.send("said while bob was away")
+    alice.page.wait_for_selector(".msg.mine:not(.pending):has-text('said while bob was away')")
+    bob.context.set_offline(False)
+    bob.page.wait_for_selector(".msg:has-text('said while bob was away')", timeout=LONG)
+    bob.page.wait_for_selector("#status", state="hidden", timeout=LONG)
+    assert message_bodies(bob.page) == ["before", "said while bob was away"]
+    assert errors_of(alice, bob) == []
 
-    # What bob sends while offline waits as pending and is delivered once on reconnect.
-    bob_ctx.set_offline(True)
-    bob.wait_for_selector("#status:has-text('Reconnecting')", timeout=30_000)
-    send(bob, "Typed on the train")
-    bob.wait_for_selector(".message.pending:has-text('Typed on the train')")
-    bob_ctx.set_offline(False)
-    alice.wait_for_selector(".message:has-text('Typed on the train')", timeout=30_000)
-    bob.wait_for_selector(".message.pending", state="detached")
-    for page in (alice, bob):
-        assert page.locator(".message > .body").all_inner_texts().count("Typed on the train") == 1
 
-    # alice edits her first message and deletes another; bob sees both.
-    first = alice.locator(".message.mine", has_text="Hi bob")
+def test_a_message_typed_offline_is_delivered_once(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    bob.context.set_offline(True)
+    bob.page.wait_for_selector("#status[data-kind='warn']", timeout=LONG)
+    bob.send("typed on the train")
+    bob.page.wait_for_selector(".msg.pending:has-text('typed on the train')")
+    bob.context.set_offline(False)
+    alice.page.wait_for_selector(".msg:has-text('typed on the train')", timeout=LONG)
+    bob.page.wait_for_selector(".msg.pending", state="detached", timeout=LONG)
+    for page in (alice.page, bob.page):
+        assert message_bodies(page) == ["typed on the train"]
+    assert errors_of(alice, bob) == []
+
+
+def test_edits_and_deletes_reach_the_other_person(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    alice.send("Hi bob")
+    alice.send("Something I regret")
+    bob.page.wait_for_selector(".msg:has-text('Something I regret')")
+
+    first = alice.page.locator(".msg.mine", has_text="Hi bob")
     first.hover()
+    first.get_by_role("button", name=re.compile("Actions")).click()
     first.get_by_role("button", name="Edit").click()
-    alice.fill("#message", "Hi bob (edited)")
-    alice.press("#message", "Enter")
-    bob.wait_for_selector(".message:has-text('Hi bob (edited)') .edited")
-    alice.once("dialog", lambda dialog: dialog.accept())
-    away = alice.locator(".message.mine", has_text="Said while bob was away")
-    away.hover()
-    away.get_by_role("button", name="Delete").click()
-    bob.wait_for_selector(".message.deleted:has-text('message deleted')")
-    assert bob.locator(".message", has_text="Said while bob was away").count() == 0
+    alice.page.fill("#message", "Hi bob (edited)")
+    alice.page.press("#message", "Enter")
+    bob.page.wait_for_selector(".msg:has-text('Hi bob (edited)') .edited")
 
-    assert errors == []
-    alice_ctx.close()
-    bob_ctx.close()
+    regret = alice.page.locator(".msg.mine", has_text="Something I regret")
+    regret.hover()
+    regret.get_by_role("button", name=re.compile("Actions")).click()
+    regret.get_by_role("button", name="Delete").click()
+    alice.page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    bob.page.wait_for_selector(".msg.deleted:has-text('This message was deleted')")
+    assert bob.page.locator(".msg", has_text="Something I regret").count() == 0
+    assert errors_of(alice, bob) == []
+
+
+def test_deleting_a_message_with_the_keyboard_alone(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    alice.send("keep this")
+    alice.send("delete me by keyboard")
+    bob.page.wait_for_selector(".msg:has-text('delete me by keyboard')")
+    page = alice.page
+    page.focus("#message")
+
+    # From the composer, Shift+Tab reaches the actions of your newest message.
+    page.keyboard.press("Shift+Tab")
+    focused = page.evaluate_handle("document.activeElement")
+    assert focused.evaluate("el => el.getAttribute('aria-label')").startswith("Actions for")
+    assert focused.evaluate("el => el.closest('.msg').textContent").count("delete me") == 1
+    assert focused.evaluate("el => getComputedStyle(el).opacity") == "1"  # focus is visible
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.textContent") == "Edit"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Delete"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#confirm-delete[open]")
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    bob.page.wait_for_selector(".msg.deleted")
+    assert message_bodies(bob.page) == ["keep this", "This message was deleted."]
+    assert errors_of(alice, bob) == []
+
+
+def test_links_open_in_a_new_tab_and_javascript_urls_stay_text(people, server):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    target = f"{server.url}/healthz?from=chat"
+    bob.send(f"see {target}, or javascript:alert(1) or <a href='javascript:alert(2)'>x</a>")
+    alice.page.wait_for_selector(".msg:has-text('see')")
+    links = alice.page.locator("#messages a")
+    assert links.count() == 1
+    assert links.get_attribute("href") == target
+    assert links.get_attribute("target") == "_blank"
+    assert set(links.get_attribute("rel").split()) == {"noopener", "noreferrer", "nofollow"}
+    assert alice.page.locator("#messages [href^='javascript']").count() == 0
+    with alice.context.expect_page() as opened:
+        links.click()
+    opened.value.wait_for_load_state()
+    assert opened.value.url == target
+    assert errors_of(alice, bob) == []
+
+
+def test_up_arrow_edits_your_last_message_and_escape_cancels(people):
+    _, (alice,) = in_one_room(people, "alice")
+    alice.send("first")
+    alice.send("secnd")
+    alice.page.wait_for_selector(".msg.mine:not(.pending):has-text('secnd')")
+    alice.page.press("#message", "ArrowUp")
+    assert alice.page.input_value("#message") == "secnd"
+    assert alice.page.is_visible("#edit-banner")
+    alice.page.press("#message", "Escape")
+    assert alice.page.input_value("#message") == ""
+    assert not alice.page.is_visible("#edit-banner")
+
+    alice.page.press("#message", "ArrowUp")
+    alice.page.fill("#message", "second")
+    alice.page.press("#message", "Enter")
+    alice.page.wait_for_selector(".msg.mine:has-text('second') .edited")
+    assert message_bodies(alice.page) == ["first", "second (edited)"]
+    assert errors_of(alice) == []
+
+
+def test_a_paste_over_the_limit_is_refused_not_cut(people):
+    _, (alice, bob) = in_one_room(people, "alice", "bob")
+    alice.page.fill("#message", "x" * 4001)
+    assert alice.page.inner_text("#counter") == "4,001 / 4,000: 1 too many"
+    alice.page.press("#message", "Enter")
+    assert "limit is 4,000" in alice.page.inner_text("#composer-error")
+    assert len(alice.page.input_value("#message")) == 4001  # nothing was cut or lost
+    assert alice.page.locator("#messages .msg").count() == 0
+
+    alice.page.press("#message", "Backspace")
+    assert alice.page.inner_text("#composer-error") == ""
+    alice.page.press("#message", "Enter")
+    bob.page.wait_for_selector(".msg:has-text('xxxx')")
+    assert message_bodies(bob.page) == ["x" * 4000]
+    assert errors_of(alice, bob) == []
+
+
+def test_joining_and_leaving_show_quietly_in_the_conversation(people):
+    room, (alice,) = in_one_room(people, "alice")
+    alice.send("anyone?")
+    bob = people("bob")
+    bob.open(f"room={room}")
+    alice.page.wait_for_selector(f".notice:has-text('{bob.name} joined')")
+    bob.open(f"room={unique('elsewhere')}")
+    alice.page.wait_for_selector(f".notice:has-text('{bob.name} left')")
+    assert alice.page.locator(".notice").count() == 2
+    assert errors_of(alice, bob) == []

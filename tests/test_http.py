@@ -179,7 +179,7 @@ def test_chat_page_carries_the_room_as_data_and_loads_scripts_from_here(client, 
     response = client.get("/chat?room=42")
     page = response.get_data(as_text=True)
     assert 'data-room="42"' in page and 'data-username="alice"' in page
-    assert "/static/vendor/socket.io.min.js" in page and "/static/chat.js" in page
+    assert "/static/vendor/socket.io.min.js" in page and "/static/js/main.js" in page
     assert "<script>" not in page  # no inline script
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp

@@ -1,0 +1,73 @@
+'use strict';
+
+// The JSON API the page uses beside the socket: the room list (when the server cannot
+// watch rooms), the directory, and removing a room from your list.
+
+export class ApiError extends Error {
+  constructor(message, status = 0, code = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function createApi({ csrfToken, onUnauthorized, fetchImpl = (...args) => fetch(...args) }) {
+  let csrf = csrfToken;
+
+  async function call(method, url, { retried = false } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (method !== 'GET') headers['X-CSRFToken'] = csrf;
+    let res;
+    try {
+      res = await fetchImpl(url, { method, headers, credentials: 'same-origin' });
+    } catch {
+      throw new ApiError('the server cannot be reached', 0, 'unavailable');
+    }
+    if (res.status === 401) {
+      onUnauthorized();
+      throw new ApiError('you are signed out', 401, 'unauthorized');
+    }
+    if (res.status === 204) return null;
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      body = null;
+    }
+    if (res.ok) return body;
+    const error = (body && body.error) || {};
+    // A page left open for hours holds an expired CSRF token: fetch a fresh one once.
+    if (res.status === 400 && /csrf/i.test(error.message || '') && !retried && (await refreshCsrf())) {
+      return call(method, url, { retried: true });
+    }
+    throw new ApiError(error.message || `the server answered ${res.status}`, res.status, error.code || null);
+  }
+
+  async function refreshCsrf() {
+    try {
+      const res = await fetchImpl('/', { credentials: 'same-origin' });
+      const page = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const token = page.querySelector('meta[name="csrf-token"]');
+      if (!token || !token.content) return false;
+      csrf = token.content;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  return {
+    async rooms() {
+      const body = await call('GET', '/api/rooms');
+      return (body && body.rooms) || [];
+    },
+    async directory(q) {
+      const body = await call('GET', `/api/directory?q=${encodeURIComponent(q)}&limit=30`);
+      return (body && body.rooms) || [];
+    },
+    removeMembership(room) {
+      return call('DELETE', `/api/rooms/${encodeURIComponent(room)}/membership`);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+'use strict';
+
+// What the conversation shows, as a flat list of keyed items built from the store: day
+// separators, the "new messages" divider, messages (grouped by author), quiet join/leave
+// notices, messages still being sent, and the top of the history. Pure, so it is tested
+// without a browser; the view only turns items into nodes.
+
+import { dayKey, dayLabel, GROUP_WINDOW_MS, sameUser } from './format.js';
+import { outboxFor, roomLabel, seenLine } from './store.js';
+
+export function timeline(state, room, now = new Date()) {
+  const items = [];
+  if (room.loaded && room.hasMore === false) {
+    items.push({ key: 'start', type: 'start', label: roomLabel(room) });
+  } else if (room.loaded && room.hasMore) {
+    items.push({ key: 'older', type: 'older', loading: room.loadingOlder });
+  }
+  // A notice follows the newest message there was when it happened.
+  const notices = [...room.notices];
+  const noticeItem = (n) => ({ key: n.key, type: 'notice', username: n.username, joined: n.joined });
+  const first = room.messages.length ? room.messages[0].id : Infinity;
+  while (notices.length && notices[0].afterId < first) items.push(noticeItem(notices.shift()));
+  const seen = seenLine(state, room);
+  let day = null;
+  let prev = null;
+  room.messages.forEach((m, i) => {
+    const key = dayKey(m.created_at);
+    if (key !== day) {
+      items.push({ key: `day-${key}`, type: 'day', label: dayLabel(m.created_at, now) });
+      day = key;
+      prev = null;
+    }
+    if (room.dividerId === m.id) {
+      items.push({ key: 'divider', type: 'divider' });
+      prev = null;
+    }
+    const continued =
+      prev !== null &&
+      sameUser(prev.username, m.username) &&
+      Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_WINDOW_MS;
+    items.push({
+      key: `m${m.id}`,
+      type: 'message',
+      message: m,
+      mine: sameUser(m.username, state.me),
+      continued,
+      seenBy: seen && seen.id === m.id ? seen.readers : null,
+    });
+    prev = m;
+    const nextId = i + 1 < room.messages.length ? room.messages[i + 1].id : Infinity;
+    while (notices.length && notices[0].afterId < nextId) {
+      items.push(noticeItem(notices.shift()));
+      prev = null;
+    }
+  });
+  for (const entry of outboxFor(state, room.name)) {
+    items.push({ key: `p${entry.client_id}`, type: 'pending', entry });
+  }
+  return items;
+}

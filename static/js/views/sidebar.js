@@ -1,0 +1,127 @@
+'use strict';
+
+// The room list beside the conversation: public rooms and direct chats, each with its
+// unread count, newest message and time, a dot for a direct peer who is online, and a
+// button that takes it off the list. Renders from the store only.
+
+import { h, reconcile, setText } from '../dom.js';
+import { sameUser, shortWhen } from '../format.js';
+import { listedRooms, outboxFor, roomLabel } from '../store.js';
+
+export function roomUrl(room) {
+  return room.kind === 'direct'
+    ? `/chat?with=${encodeURIComponent(room.peer)}`
+    : `/chat?room=${encodeURIComponent(room.name)}`;
+}
+
+function preview(state, room) {
+  const m = room.lastMessage;
+  if (!m) return 'No messages yet';
+  if (m.deleted) return 'Message deleted';
+  const text = m.message.length > 200 ? `${m.message.slice(0, 200)}…` : m.message;
+  if (sameUser(m.username, state.me)) return `You: ${text}`;
+  return room.kind === 'direct' ? text : `${m.username}: ${text}`;
+}
+
+export function createSidebar(els, { onOpen, onRemove }) {
+  const caches = { public: new Map(), direct: new Map() };
+  const parts = new WeakMap();
+  let last = null;
+
+  function create(item) {
+    const name = h('span', { className: 'room-name' });
+    const dot = h('span', { className: 'presence-dot', 'aria-hidden': 'true' });
+    const dotText = h('span', { className: 'visually-hidden' });
+    const when = h('time', { className: 'room-when' });
+    const text = h('span', { className: 'room-preview' });
+    const unsent = h('span', { className: 'room-unsent' });
+    const badge = h('span', { className: 'badge' });
+    const link = h(
+      'a',
+      {
+        className: 'room-link',
+        on: {
+          click: (event) => {
+            if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
+              return;
+            event.preventDefault();
+            onOpen({ room: item.room.name });
+          },
+        },
+      },
+      h('span', { className: 'room-line' }, dot, name, dotText, when),
+      h('span', { className: 'room-line' }, text, unsent, badge),
+    );
+    const remove = h(
+      'button',
+      { type: 'button', className: 'room-remove', on: { click: () => onRemove(item.room.name) } },
+      h('span', { 'aria-hidden': 'true' }, '×'),
+    );
+    const li = h('li', { className: 'room-item' }, link, remove);
+    parts.set(li, { link, name, dot, dotText, when, text, unsent, badge, remove });
+    update(li, item, null);
+    return li;
+  }
+
+  function update(li, item) {
+    const { room, current, state } = item;
+    const p = parts.get(li);
+    const label = roomLabel(room);
+    p.link.href = roomUrl(room);
+    if (current) p.link.setAttribute('aria-current', 'page');
+    else p.link.removeAttribute('aria-current');
+    li.classList.toggle('current', current);
+    li.classList.toggle('has-unread', room.unread > 0);
+    setText(p.name, label);
+    p.dot.hidden = room.kind !== 'direct' || room.peerOnline === null;
+    p.dot.classList.toggle('online', room.peerOnline === true);
+    setText(
+      p.dotText,
+      room.kind === 'direct' && room.peerOnline !== null
+        ? room.peerOnline
+          ? ' (online)'
+          : ' (offline)'
+        : '',
+    );
+    const m = room.lastMessage;
+    setText(p.when, m ? shortWhen(m.created_at) : '');
+    if (m) p.when.setAttribute('datetime', m.created_at);
+    setText(p.text, preview(state, room));
+    const unsent = item.unsent;
+    setText(p.unsent, unsent ? `${unsent} unsent` : '');
+    p.unsent.hidden = !unsent;
+    p.badge.hidden = room.unread === 0;
+    setText(p.badge, room.unread > 99 ? '99+' : String(room.unread));
+    p.badge.setAttribute('aria-label', `${room.unread} unread`);
+    p.remove.setAttribute('aria-label', `Remove ${label} from your list`);
+    p.remove.title = 'Remove from your list';
+    return li;
+  }
+
+  function renderList(state, kind, list, empty) {
+    const items = listedRooms(state, kind).map((room) => ({
+      key: room.name,
+      room,
+      state,
+      current: room.name === state.current,
+      unsent: room.name === state.current ? 0 : outboxFor(state, room.name).length,
+    }));
+    reconcile(list, items, caches[kind], { create, update });
+    empty.hidden = items.length > 0;
+  }
+
+  return {
+    render(state) {
+      if (
+        last &&
+        last.rooms === state.rooms &&
+        last.current === state.current &&
+        last.outbox === state.outbox
+      )
+        return;
+      last = state;
+      renderList(state, 'public', els.rooms, els.roomsEmpty);
+      renderList(state, 'direct', els.dms, els.dmsEmpty);
+    },
+  };
+}
