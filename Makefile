@@ -1,5 +1,6 @@
 # make run: install what changed, migrate, serve on http://127.0.0.1:5000
 # make test: the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
+# make bench: benchmarks, the app against a bare relay (needs a local PostgreSQL)
 
 PYTHON ?= python3
 VENV := .venv
@@ -18,8 +19,10 @@ migrate: $(VENV)/.runtime
 test: $(VENV)/.dev static/vendor/socket.io.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.dev
-	$(BIN)/python bench/relay.py
+# The app against a bare Flask-SocketIO relay, eventlet and gevent (~8 min on 2 cores);
+# BENCH_ARGS=--quick is a one-minute smoke run. Writes bench/RESULTS.md and README.md.
+bench: $(VENV)/.dev node_modules/.package-lock.json
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
