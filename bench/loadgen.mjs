@@ -20,7 +20,7 @@
 //
 //   echo '{"scenario":"fanout", ...}' | node bench/loadgen.mjs
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
 
@@ -49,8 +49,25 @@ function serverRssKiB() {
   return match ? Number(match[1]) : 0;
 }
 
+function serverFds() {
+  try {
+    return readdirSync(`/proc/${PID}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+// CPU time of the whole machine (all CPUs, ms): busy and total, from /proc/stat.
+function machineCpuMs() {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3] + ticks[4]; // idle + iowait
+  return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK };
+}
+
 function mark() {
-  return { t: now(), server: serverCpuMs(), loadgen: process.cpuUsage() };
+  return { t: now(), server: serverCpuMs(), loadgen: process.cpuUsage(), machine: machineCpuMs() };
 }
 
 function window(from, to = mark()) {
@@ -58,12 +75,17 @@ function window(from, to = mark()) {
   const loadgen =
     (to.loadgen.user - from.loadgen.user + to.loadgen.system - from.loadgen.system) / 1e6;
   const server = (to.server - from.server) / 1000;
+  const busy = (to.machine.busy - from.machine.busy) / 1000;
+  const total = (to.machine.total - from.machine.total) / 1000;
   return {
     wall_s: round(wall, 3),
     server_cpu_s: round(server, 3),
     server_cpu_pct: round((100 * server) / wall, 1),
     loadgen_cpu_s: round(loadgen, 3),
     loadgen_cpu_pct: round((100 * loadgen) / wall, 1),
+    // Everything else that ran meanwhile (PostgreSQL, other people's tests), % of one CPU.
+    other_cpu_pct: round((100 * (busy - server - loadgen)) / wall, 1),
+    machine_busy_pct: total > 0 ? round((100 * busy) / total, 1) : null,
   };
 }
 
@@ -578,6 +600,7 @@ async function scenarioConnectJoin() {
 async function scenarioIdle() {
   await sleep(500);
   const rssBefore = serverRssKiB();
+  const fdsBefore = serverFds();
   const start = mark();
   const connected = await connectMany(cfg.tokens, {
     concurrency: cfg.connect_concurrency ?? 100,
@@ -588,6 +611,7 @@ async function scenarioIdle() {
   await sleep((cfg.hold_s ?? 3) * 1000);
   const stillConnected = connected.sockets.filter((s) => s?.connected).length;
   const rssAfter = serverRssKiB();
+  const fdsHeld = serverFds();
   closeAll(connected.sockets);
   const held = stillConnected;
   return {
@@ -599,6 +623,8 @@ async function scenarioIdle() {
     connect_errors: connected.errors,
     held_after_hold: held,
     hold_s: cfg.hold_s ?? 3,
+    server_fds_before: fdsBefore,
+    server_fds_held: fdsHeld,
     rss_before_kib: rssBefore,
     rss_after_kib: rssAfter,
     kib_per_connection: held > 0 ? round((rssAfter - rssBefore) / held, 1) : null,

@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
 from importlib import metadata
@@ -57,9 +58,9 @@ FULL = {
             {"rooms": 1, "clients_per_room": 50, "senders": 5},
             {"rooms": 10, "clients_per_room": 20, "senders": 10},
         ],
-        "start_rate": 50, "factor": 2, "bisect": 2, "max_rate": 6400, "step_s": 3,
+        "start_rate": 50, "factor": 2, "bisect": 2, "max_rate": 6400, "step_s": 2.5,
         "warmup_s": 1, "drain_ms": 1000, "p99_limit_ms": 200, "confirm_failures": 1,
-        "budget_s": 60,
+        "budget_s": 45,
     },
     "join": {"histories": [100, 10_000, 1_000_000], "joins": 100},
     "connect_join": {"connections": 300, "concurrency": 10, "rooms": 10, "history": 100},
@@ -68,13 +69,13 @@ FULL = {
     "ingest": {"clients": 20, "duration_s": 8, "warmup_s": 1},
 }  # fmt: skip
 QUICK = {
-    "fanout": {**FULL["fanout"], "duration_s": 3, "warmup_s": 1, "drain_ms": 1000},
-    "findmax": {**FULL["findmax"], "start_rate": 100, "factor": 4, "bisect": 0, "max_rate": 1600,
-                "step_s": 1, "warmup_s": 0, "confirm_failures": 0, "budget_s": 8},
+    "fanout": {**FULL["fanout"], "duration_s": 2, "warmup_s": 0.5, "drain_ms": 1000},
+    "findmax": {**FULL["findmax"], "start_rate": 100, "factor": 8, "bisect": 0, "max_rate": 800,
+                "step_s": 1, "warmup_s": 0, "confirm_failures": 0, "budget_s": 3},
     "join": {"histories": [100, 1_000, 10_000], "joins": 10},
     "connect_join": {**FULL["connect_join"], "connections": 50},
-    "idle": {**FULL["idle"], "connections": 300, "hold_s": 1},
-    "ingest": {**FULL["ingest"], "duration_s": 2},
+    "idle": {**FULL["idle"], "connections": 200, "hold_s": 1},
+    "ingest": {**FULL["ingest"], "duration_s": 1.5, "warmup_s": 0.5},
 }  # fmt: skip
 
 
@@ -140,6 +141,16 @@ class ServerProcess:
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-2000:]
+
+    def log_errors(self) -> dict[str, int]:
+        """Tracebacks in the server's log, and how many were 'Too many open files'."""
+        with contextlib.suppress(OSError):
+            text = self.log_path.read_text(errors="replace")
+            return {
+                "server_tracebacks": text.count("Traceback (most recent call last)"),
+                "server_emfile_errors": text.count("[Errno 24]"),
+            }
+        return {}
 
     def open_file_limit(self) -> str | None:
         with contextlib.suppress(OSError):
@@ -407,6 +418,8 @@ def run_server(
         finally:
             server.stop()
         results.setdefault("logs", []).append(str(server.log_path))
+        for key, count in server.log_errors().items():
+            results[key] = results.get(key, 0) + count
     return results
 
 
@@ -492,31 +505,35 @@ def figures(profile: dict) -> list[tuple[str, object]]:
     rows.append((f"ingest msg/s (closed loop, {profile['ingest']['clients']} clients)", ingest))
 
     def loadgen_peak(r):
-        values = list(loadgen_windows(r))
-        if not values:
-            return None, "-"
-        value = max(values)
-        return None, f"{value:.0f} %"
+        values = [w["loadgen_cpu_pct"] for w in windows(r) if w.get("loadgen_cpu_pct") is not None]
+        return (None, "-") if not values else (None, f"{max(values):.0f} %")
 
     rows.append(("load generator CPU, busiest window (% of one core)", loadgen_peak))
+
+    def others(r):
+        measured = [w for w in windows(r) if w.get("other_cpu_pct") is not None and w["wall_s"]]
+        if not measured:
+            return None, "-"
+        wall = sum(w["wall_s"] for w in measured)
+        mean = sum(w["other_cpu_pct"] * w["wall_s"] for w in measured) / wall
+        return None, f"{mean:.0f} %"
+
+    rows.append(("CPU of all other processes, mean (% of one core; app: incl. PostgreSQL)", others))
     return rows
 
 
-def loadgen_windows(r: dict):
-    """Load generator CPU % of every measured window of one server's results."""
+def windows(r: dict):
+    """Every measured window of one server's results (each has wall_s and CPU figures)."""
     for name in ("fanout", "connect_join", "ingest"):
-        value = dig(r, name, "loadgen_cpu_pct")
-        if value is not None:
-            yield value
+        window = dig(r, name)
+        if isinstance(window, dict) and "wall_s" in window:
+            yield window
     for entry in dig(r, "findmax") or []:
-        for step in entry.get("steps", []):
-            if step.get("loadgen_cpu_pct") is not None:
-                yield step["loadgen_cpu_pct"]
-    for target in dig(r, "join", "targets") or []:
-        yield target["loadgen_cpu_pct"]
-    value = dig(r, "idle", "connect_window", "loadgen_cpu_pct")
-    if value is not None:
-        yield value
+        yield from entry.get("steps", [])
+    yield from dig(r, "join", "targets") or []
+    window = dig(r, "idle", "connect_window")
+    if window:
+        yield window
 
 
 def table(results: dict, profile: dict, modes: list[str], kinds: list[str]) -> str:
@@ -566,7 +583,6 @@ def machine(database: Database | None) -> dict:
         "node": node,
         "postgresql": database.version() if database and database.created else None,
         "packages": versions,
-        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
     }
 
 
@@ -582,6 +598,11 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
                        f"{r.get('open_files')}")  # fmt: skip
             if r.get("error"):
                 out.append(f"- error: {r['error']}")
+            if r.get("server_tracebacks"):
+                out.append(
+                    f"- the server logged {r['server_tracebacks']} tracebacks, "
+                    f"{r.get('server_emfile_errors', 0)} of them 'Too many open files'"
+                )
             fan = r.get("fanout")
             if fan and "error" not in fan:
                 out.append(
@@ -592,7 +613,8 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
                     f"{fan['latency_ms']['max']} ms, acks {fan['acks_ok']} ok / "
                     f"{fan['acks_failed']} failed (ack p99 {fan['ack_latency_ms']['p99']} ms), "
                     f"server CPU {fan['server_cpu_pct']} %, load generator "
-                    f"{fan['loadgen_cpu_pct']} %, send lag p99 {fan['send_lag_ms']['p99']} ms"
+                    f"{fan['loadgen_cpu_pct']} %, everything else {fan['other_cpu_pct']} % "
+                    f"(of one CPU), send lag p99 {fan['send_lag_ms']['p99']} ms"
                 )
             for entry in r.get("findmax") or []:
                 if "error" in entry:
@@ -603,7 +625,8 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
                     f"(p99 {s['latency_ms']['p99']} ms"
                     + (f", lost {s['lost']}" if s["lost"] else "")
                     + (f", {s['acks_failed']} acks failed" if s["acks_failed"] else "")
-                    + f", srv {s['server_cpu_pct']:.0f} %, lg {s['loadgen_cpu_pct']:.0f} %)"
+                    + f", srv {s['server_cpu_pct']:.0f} %, lg {s['loadgen_cpu_pct']:.0f} %"
+                    f", other {s['other_cpu_pct']:.0f} %)"
                     for s in entry["steps"]
                 )
                 out.append(f"- find-max {entry['label']}: {entry['max_rate']} msg/s held; "
@@ -638,7 +661,8 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
                     + (", stopped after repeated failures" if idle.get("stopped_early") else "")
                     + f"), {idle.get('held_after_hold')} still connected after "
                     f"{idle.get('hold_s')} s; RSS {idle.get('rss_before_kib')} → "
-                    f"{idle.get('rss_after_kib')} KiB; server CPU "
+                    f"{idle.get('rss_after_kib')} KiB, open files {idle.get('server_fds_before')}"
+                    f" → {idle.get('server_fds_held')}; server CPU "
                     f"{idle.get('server_cpu_ms_per_connect')} ms per connect"
                     + (f"; connect errors {idle['connect_errors']}"
                        if idle.get("connect_errors") else "")
@@ -657,84 +681,106 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
     return "\n".join(out)
 
 
+def paragraph(text: str, bullet: bool = False) -> str:
+    """One Markdown paragraph (or list item) wrapped at 92 columns."""
+    return textwrap.fill(
+        " ".join(text.split()),
+        width=92,
+        initial_indent="- " if bullet else "",
+        subsequent_indent="  " if bullet else "",
+        break_on_hyphens=False,
+    )
+
+
 def write_results(text_table: str, report: dict, args) -> None:
-    m = report["machine"]
+    m, p = report["machine"], args.profile
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
-    body = f"""# Benchmark results
-
-Written by `make bench` (`bench/run.py {" ".join(report["argv"])}`) on {report["date"]};
-the run took {report["duration_s"] / 60:.1f} minutes.
-
-Machine: {m["nproc"]} CPUs ({m["cpu"]}), Linux {m["kernel"]}, Python {m["python"]},
-Node {m["node"]}, PostgreSQL {m["postgresql"]}; load average at start
-{" ".join(m["loadavg_start"])}, at end {" ".join(report["loadavg_end"])}. {packages}.
-The machine is shared with other engineers' test runs: read the app/relay ratios (both
-measured in the same run, one after the other), not the absolute numbers.
-
-{text_table}
-
-How to read it:
-
-- **app** is `serve.py` on PostgreSQL (`RATE_LIMIT=off`, nothing else special), **relay**
-  is `bench/bare_relay.py` (no database, no auth) in the same async mode; app/relay is their
-  ratio (for throughput higher is better, for CPU, latency and memory lower is better).
-- Server CPU is utime + stime of the server's PID from `/proc`; it does not include the
-  PostgreSQL backends the app uses. RSS is `VmRSS` from `/proc/PID/status`.
-- Deliveries: each message is received by every client of its room, sender included.
-  Latency is from the sender's emit to a receiver's `recieve_message`, on one process clock.
-- find-max: open-loop fan-out steps of {args.profile["findmax"]["step_s"]} s at rising rates
-  (x{args.profile["findmax"]["factor"]}, then {args.profile["findmax"]["bisect"]} bisections);
-  a step holds when p99 ≤ {args.profile["findmax"]["p99_limit_ms"]} ms, nothing is lost
-  and every ack is ok. "≥" means the highest rate tried still held.
-- join: time from emitting `joined_room` to `rejoin_room` (app: the newest 50 messages)
-  or to the ack (relay: it sends no history); a fresh connection per join, joins one after
-  another, every joiner a first-time member. Histories were inserted with SQL.
-- connect + join: {args.profile["connect_join"]["connections"]} connections,
-  {args.profile["connect_join"]["concurrency"]} at a time, each joining one of
-  {args.profile["connect_join"]["rooms"]} rooms of {args.profile["connect_join"]["history"]}
-  messages and staying open; server CPU over the whole window / connections.
-- idle: one authenticated connection per user, run on a freshly started server; KiB per
-  connection = (RSS with the connections - RSS before) / connections held. A connect that
-  does not complete within {args.profile["idle"]["connect_timeout_ms"] / 1000:.0f} s fails;
-  after {args.profile["idle"]["max_consecutive_failures"]} failures in a row the rest are
-  not tried.
-- ingest: {args.profile["ingest"]["clients"]} clients, each in a room of its own, each
-  sending its next message when the previous ack arrives; acked messages per second.
-- The load generator (Node, socket.io-client, one process) offers
-  {"" if args.deflate else "no "}permessage-deflate ({"as" if args.deflate else "unlike"}
-  browsers){"" if args.deflate else "; `--deflate` offers it"}. Its CPU is in the last row:
-  it stays below one core, so the server is the bottleneck.
-
-Parameters:
-
-```json
-{json.dumps(args.profile, indent=1)}
-```
-
-## Details
-
-{report["details"]}
-"""
+    fm, cj, idle = p["findmax"], p["connect_join"], p["idle"]
+    intro = [
+        f"Written by `make bench` (`bench/run.py {' '.join(report['argv'])}`) on "
+        f"{report['date']}; the run took {report['duration_s'] / 60:.1f} minutes.",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, Python {m['python']}, "
+        f"Node {m['node']}, PostgreSQL {m['postgresql']}; load average at start "
+        f"{' '.join(report['loadavg_start'])}, at end {' '.join(report['loadavg_end'])}. "
+        f"{packages}.",
+        "The machine is shared with other engineers' test runs: read the app/relay ratios "
+        "(both measured in the same run, one after the other), not the absolute numbers.",
+    ]
+    notes = [
+        "**app** is `serve.py` on PostgreSQL (`RATE_LIMIT=off`, nothing else special), "
+        "**relay** is `bench/bare_relay.py` (no database, no auth) in the same async mode; "
+        "app/relay is their ratio (for throughput higher is better, for CPU, latency and "
+        "memory lower is better).",
+        "Server CPU is utime + stime of the server's PID from `/proc`; it does not include "
+        "the PostgreSQL backends the app uses. RSS is `VmRSS` from `/proc/PID/status`.",
+        "Deliveries: each message is received by every client of its room, sender included. "
+        "Latency is from the sender's emit to a receiver's `recieve_message`, on one process "
+        "clock. Senders emit at an open-loop rate, spread evenly, without waiting for acks.",
+        f"find-max: open-loop fan-out steps of {fm['step_s']} s at rising rates from "
+        f"{fm['start_rate']} msg/s (x{fm['factor']}, then {fm['bisect']} bisections); a step "
+        f"holds when p99 ≤ {fm['p99_limit_ms']} ms, nothing is lost within "
+        f"{fm['drain_ms']} ms of the last send and every ack is ok; a failed step is tried "
+        f'{fm["confirm_failures"]} more time(s) before it counts. "≥" means the highest '
+        "rate tried still held.",
+        "join: time from emitting `joined_room` to `rejoin_room` (app: the newest 50 "
+        "messages) or to the ack (relay: it sends no history); a fresh connection per join "
+        "(connecting is not timed), joins one after another, every joiner a first-time "
+        "member. The histories were inserted with SQL (`generate_series`).",
+        f"connect + join: {cj['connections']} connections, {cj['concurrency']} at a time, "
+        f"each joining one of {cj['rooms']} rooms of {cj['history']} messages and staying "
+        "open; server CPU over the whole window / connections.",
+        "idle: one authenticated connection per user, on a freshly started server; KiB per "
+        "connection = (RSS with the connections - RSS before) / connections held. A connect "
+        f"that does not complete within {idle['connect_timeout_ms'] / 1000:.0f} s fails; "
+        f"after {idle['max_consecutive_failures']} failures in a row the rest are not tried.",
+        f"ingest: {p['ingest']['clients']} clients, each in a room of its own, each sending "
+        "its next message when the previous ack arrives; acked messages per second.",
+        "The load generator (Node, socket.io-client, one process, one connection per user) "
+        + (
+            "offers permessage-deflate, as browsers do. "
+            if args.deflate
+            else "offers no permessage-deflate (browsers do; `--deflate` offers it: inflating "
+            "every frame tripled the load generator's CPU per delivery). "
+        )
+        + f"Its CPU in its busiest window of the run was {report['loadgen_peak_pct']:.0f} % "
+        "of one core.",
+        "\"All other processes\" is the machine's busy time (`/proc/stat`) minus the server's "
+        "and the load generator's, over the same windows: PostgreSQL for the app, and whatever "
+        "else ran on the shared machine. Where it is high, that column was measured on a busy "
+        "machine.",
+    ]
+    body = (
+        "# Benchmark results\n\n"
+        + "\n\n".join(paragraph(t) for t in intro)
+        + f"\n\n{text_table}\n\nHow to read it:\n\n"
+        + "\n".join(paragraph(t, bullet=True) for t in notes)
+        + f"\n\nParameters:\n\n```json\n{json.dumps(p, indent=1)}\n```\n\n"
+        + f"## Details\n\n{report['details']}"
+    )
     (BENCH / "RESULTS.md").write_text(body)
     (BENCH / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     readme = ROOT / "README.md"
     text = readme.read_text()
-    section = f"""## Benchmarks
-
-`make bench` (`bench/run.py`, about {report["duration_s"] / 60:.0f} minutes) measures the app
-against a bare Flask-SocketIO relay (`bench/bare_relay.py`: no database, no auth, the ceiling
-of this stack) in the same async mode, one after the other, with a Node load generator
-(`bench/loadgen.mjs`, socket.io-client over WebSocket): fan-out into rooms at an open-loop
-rate, the highest rate that holds p99 ≤ 200 ms without loss, join latency in rooms of up to
-a million messages, idle connections and their memory, and closed-loop ingest. The app runs
-on a private PostgreSQL database made for the run. `make bench BENCH_ARGS=--quick` is a
-one-minute smoke run; `--modes`, `--servers` and `--scenarios` pick what runs. Results of
-{report["date"][:10]} on this project's shared 2-core machine (details and parameters in
-[bench/RESULTS.md](bench/RESULTS.md); read the app/relay ratios, not the absolute numbers):
-
-{text_table}
-
-"""
+    about = (
+        f"`make bench` (`bench/run.py`; this run took {report['duration_s'] / 60:.1f} minutes) "
+        "measures the app against a bare Flask-SocketIO relay (`bench/bare_relay.py`: no "
+        "database, no auth, the ceiling of this stack) in the same async mode, one after the "
+        "other, with a Node load generator (`bench/loadgen.mjs`, socket.io-client over "
+        "WebSocket, one connection per user): fan-out into rooms at an open-loop rate, the "
+        "highest rate that holds p99 ≤ 200 ms without loss, join latency in rooms of up to a "
+        "million messages, idle connections and their memory, server CPU per connect + join, "
+        "and closed-loop ingest. It needs Node and the local PostgreSQL (the app runs on a "
+        "private database made for the run and dropped after it). "
+        "`make bench BENCH_ARGS=--quick` is a one-minute smoke run that writes nothing; "
+        "`--modes`, `--threading`, `--servers`, `--scenarios`, `--idle N` and `--deflate` "
+        "pick what runs."
+    )
+    results_of = (
+        f"Results of {report['date'][:10]} on this project's shared 2-core machine (how to "
+        "read each row, the parameters and every step in [bench/RESULTS.md](bench/RESULTS.md)); "
+        "read the app/relay ratios, not the absolute numbers:"
+    )
+    section = f"## Benchmarks\n\n{paragraph(about)}\n\n{paragraph(results_of)}\n\n{text_table}\n\n"
     pattern = re.compile(r"## Benchmarks\n.*?(?=^## )", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _m: section, text, count=1)
@@ -787,6 +833,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     started = time.monotonic()
+    loadavg_start = Path("/proc/loadavg").read_text().split()[:3]
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
     profile = args.profile
@@ -836,11 +883,20 @@ def main(argv: list[str] | None = None) -> int:
                     kind, mode, args.scenarios, profile, ctx
                 )
         text_table = table(results, profile, args.modes, args.servers)
+        peaks = [
+            w["loadgen_cpu_pct"]
+            for by_kind in results.values()
+            for r in by_kind.values()
+            for w in windows(r)
+            if w.get("loadgen_cpu_pct") is not None
+        ]
         report = {
+            "loadgen_peak_pct": max(peaks, default=0),
             "date": date,
             "argv": argv,
             "duration_s": round(time.monotonic() - started, 1),
             "machine": machine(database),
+            "loadavg_start": loadavg_start,
             "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
             "profile": profile,
             "results": results,
