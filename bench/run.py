@@ -60,12 +60,12 @@ FULL = {
         ],
         "start_rate": 50, "factor": 2, "bisect": 2, "max_rate": 6400, "step_s": 2,
         "warmup_s": 1, "drain_ms": 1000, "p99_limit_ms": 200, "confirm_failures": 1,
-        "budget_s": 40,
+        "budget_s": 30,
     },
     "join": {"histories": [100, 10_000, 1_000_000], "joins": 100},
     "connect_join": {"connections": 200, "concurrency": 10, "rooms": 10, "history": 100},
-    "idle": {"connections": 10_000, "connect_concurrency": 50, "connect_timeout_ms": 10_000,
-             "max_consecutive_failures": 100, "hold_s": 3},
+    "idle": {"connections": 10_000, "connect_concurrency": 100, "connect_timeout_ms": 10_000,
+             "max_consecutive_failures": 200, "hold_s": 2},
     "ingest": {"clients": 20, "duration_s": 6, "warmup_s": 1},
 }  # fmt: skip
 QUICK = {
@@ -279,7 +279,7 @@ class Database:
 
     def analyze(self) -> None:
         with contextlib.closing(self.connect()) as db, db.cursor() as cur:
-            cur.execute("ANALYZE")
+            cur.execute("ANALYZE users, rooms, memberships, messages")
 
     def forget_memberships(self, rooms: list[str]) -> None:
         """So that every mode's app joins these rooms as a first-time member."""
@@ -457,7 +457,12 @@ def figures(profile: dict) -> list[tuple[str, object]]:
         value, lost = dig(r, "fanout", "latency_ms", "p99"), dig(r, "fanout", "lost")
         if value is None:
             return None, "-"
-        return value, f"{value:.1f} ms" + (f" ({lost} lost)" if lost else "")
+        lag = dig(r, "fanout", "send_lag_ms", "p99")
+        return value, (
+            f"{value:.1f} ms"
+            + (f" ({lost:,} lost)" if lost else "")
+            + (f" (load generator {lag:.0f} ms behind schedule at p99)" if lag and lag > 50 else "")
+        )
 
     rows.append((f"delivery p99, {fan['rate']} msg/s ({shape})", fan_p99))
     for i, config in enumerate(profile["findmax"]["configs"]):
@@ -640,6 +645,11 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
                     f"(p99 {s['latency_ms']['p99']} ms"
                     + (f", lost {s['lost']}" if s["lost"] else "")
                     + (f", {s['acks_failed']} acks failed" if s["acks_failed"] else "")
+                    + (
+                        f", sends {s['send_lag_ms']['p99']:.0f} ms late at p99"
+                        if (s["send_lag_ms"]["p99"] or 0) > 50
+                        else ""
+                    )
                     + f", srv {s['server_cpu_pct']:.0f} %, lg {s['loadgen_cpu_pct']:.0f} %"
                     f", other {s['other_cpu_pct']:.0f} %)"
                     for s in entry["steps"]
