@@ -19,8 +19,8 @@ migrate: $(VENV)/.runtime
 test: $(VENV)/.dev static/vendor/socket.io.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The app against a bare Flask-SocketIO relay, eventlet and gevent (~8 min on 2 cores);
-# BENCH_ARGS=--quick is a one-minute smoke run. Writes bench/RESULTS.md and README.md.
+# The app against a bare Flask-SocketIO relay, eventlet and gevent (8-10 min on 2 cores);
+# BENCH_ARGS=--quick is a smoke run of 1-2 minutes. Writes bench/RESULTS.md and README.md.
 bench: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -8,7 +8,7 @@ from /proc of the server's PID. Every figure is also given as the ratio app/rela
 same run: the machine is shared and noisy, ratios are what to compare.
 
     .venv/bin/python bench/run.py                  # full run: writes bench/RESULTS.md, README
-    .venv/bin/python bench/run.py --quick          # ~1 minute smoke run, writes nothing
+    .venv/bin/python bench/run.py --quick          # a 1-2 minute smoke run, writes nothing
     .venv/bin/python bench/run.py --modes gevent --scenarios fanout findmax --servers app
 
 PostgreSQL: a private database ``chat_bench_<pid>`` is created in the local server
@@ -722,7 +722,7 @@ def write_results(text_table: str, report: dict, args) -> None:
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
     fm, cj, idle = p["findmax"], p["connect_join"], p["idle"]
     intro = [
-        f"Written by `make bench` (`bench/run.py {' '.join(report['argv'])}`) on "
+        f"Written by `make bench` (`{' '.join(['bench/run.py', *report['argv']])}`) on "
         f"{report['date']}; the run took {report['duration_s'] / 60:.1f} minutes.",
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, Python {m['python']}, "
         f"Node {m['node']}, PostgreSQL {m['postgresql']}; load average at start "
@@ -811,7 +811,7 @@ def write_results(text_table: str, report: dict, args) -> None:
         "million messages, idle connections and their memory, server CPU per connect + join, "
         "and closed-loop ingest. It needs Node and the local PostgreSQL (the app runs on a "
         "private database made for the run and dropped after it). "
-        "`make bench BENCH_ARGS=--quick` is a one-minute smoke run that writes nothing; "
+        "`make bench BENCH_ARGS=--quick` is a smoke run of 1-2 minutes that writes nothing; "
         "`--modes`, `--threading`, `--servers`, `--scenarios`, `--idle N` and `--deflate` "
         "pick what runs."
     )
@@ -838,7 +838,7 @@ def parse_args(argv: list[str]):
     parser.add_argument("--threading", action="store_true", help="add the threading mode")
     parser.add_argument("--servers", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of 1-2 minutes")
     parser.add_argument("--idle", type=int, help="idle connections (default 10,000)")
     parser.add_argument(
         "--deflate",
