@@ -219,7 +219,7 @@ class Database:
         connection.autocommit = True
         return connection
 
-    def create(self) -> None:
+    def create(self, secret_key: str) -> None:
         with contextlib.closing(self.connect(self.admin_url)) as admin, admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             cur.execute(f'CREATE DATABASE "{self.name}"')
@@ -227,7 +227,13 @@ class Database:
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
             cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": self.url, "ASYNC_MODE": "threading"},
+            # With a SECRET_KEY the app makes no instance/secret_key file.
+            env={
+                **os.environ,
+                "DATABASE_URL": self.url,
+                "ASYNC_MODE": "threading",
+                "SECRET_KEY": secret_key,
+            },
             check=True,
             capture_output=True,
         )
@@ -888,7 +894,7 @@ def main(argv: list[str] | None = None) -> int:
         users = max(profile["idle"]["connections"] if "idle" in args.scenarios else 0, 1000)
         if database:
             t0 = time.monotonic()
-            database.create()
+            database.create(secret_key)
             database.seed_users(users)
             if "join" in args.scenarios:
                 for size in profile["join"]["histories"]:
