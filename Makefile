@@ -1,5 +1,6 @@
 # make run: install what changed, migrate, serve on http://127.0.0.1:5000
 # make test: the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
+# make bench: benchmarks, the app against a bare relay (needs a local PostgreSQL)
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,8 +20,10 @@ test: $(VENV)/.dev static/vendor/socket.io.min.js
 	node --test tests/js/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.dev
-	$(BIN)/python bench/relay.py
+# The app against a bare Flask-SocketIO relay, eventlet and gevent (8-10 min on 2 cores);
+# BENCH_ARGS=--quick is a smoke run of 1-2 minutes. Writes bench/RESULTS.md and README.md.
+bench: $(VENV)/.dev node_modules/.package-lock.json
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -1,0 +1,88 @@
+"""Smoke test of the benchmark harness: the bare relay starts and relays one message, and
+the Node load generator runs a tiny fan-out against it. No assertion on timing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import socketio
+
+from bench.run import LOADGEN, ROOT, ServerProcess
+
+
+@pytest.fixture(scope="module", params=["eventlet", "gevent"])
+def relay(request, tmp_path_factory):
+    server = ServerProcess("relay", request.param, {}, tmp_path_factory.mktemp(request.param))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_relay_relays_one_message(relay):
+    received = []
+    client = socketio.Client(reconnection=False)
+    client.on("recieve_message", received.append)
+    client.connect(relay.url, auth={"token": "unused"}, transports=["websocket"])
+    try:
+        assert client.call("joined_room", {"room": "r"}, timeout=10) == {"ok": True, "room": "r"}
+        ack = client.call(
+            "send_message", {"room": "r", "message": "hi", "client_id": "c1"}, timeout=10
+        )
+        assert ack["ok"] is True and ack["id"] == 1 and ack["created_at"].endswith("Z")
+        client.sleep(0)
+        for _ in range(100):
+            if received:
+                break
+            client.sleep(0.05)
+        assert received == [
+            {
+                "id": 1,
+                "room": "r",
+                "username": "relay",
+                "message": "hi",
+                "created_at": ack["created_at"],
+                "client_id": "c1",
+            }
+        ]
+    finally:
+        client.disconnect()
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules/socket.io-client").exists(),
+    reason="needs node and node_modules/socket.io-client",
+)
+def test_loadgen_fanout_against_relay(relay):
+    config = {
+        "scenario": "fanout",
+        "url": relay.url,
+        "server_pid": relay.pid,
+        "tokens": ["unused"] * 4,
+        "rooms": ["a", "b"],
+        "clients_per_room": 2,
+        "senders": 2,
+        "rate": 20,
+        "duration_s": 0.5,
+        "warmup_s": 0,
+        "drain_ms": 3000,
+        "quiet": True,
+    }
+    out = subprocess.run(
+        ["node", str(LOADGEN)],
+        input=json.dumps(config),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    result = json.loads(out)
+    assert result["setup"]["connected"] == 4 and result["setup"]["joined"] == 4
+    assert result["messages"] == 10 and result["expected"] == 20
+    assert result["received"] == 20 and result["lost"] == 0
+    assert result["acks_ok"] == 10 and result["acks_failed"] == 0
+    assert result["server_cpu_s"] >= 0 and sys.platform.startswith("linux")
