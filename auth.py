@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import NamedTuple
 
 from blinker import Namespace
@@ -31,7 +32,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, validate_csrf
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField, ValidationError
@@ -39,6 +40,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 import chat
 from models import MAX_INTEGER, User, UserSession, db
+
+users_table, sessions_table = User.__table__, UserSession.__table__
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256  # a bound on hashing work, not a policy
@@ -69,6 +72,7 @@ ended and disconnect them; a connection's ``session_id`` is the one ``socket_use
 def init_app(app) -> None:
     login_manager.init_app(app)
     cfg = app.config
+    app.extensions["identity_cache"] = IdentityCache()
     storage, prefix = cfg["REDIS_URL"] or "memory://", cfg["SOCKETIO_CHANNEL"]
     # Failed sign-ins, per address and username (password guessing) and per address
     # (guessing across many names); new accounts per address.
@@ -215,21 +219,93 @@ class SocketIdentity(NamedTuple):
     session_id: str | None  # the browser session; None for a token connection
 
 
+class IdentityCache:
+    """Whose a token version or a browser session is, kept ``ttl`` seconds so that a
+    socket connect usually costs no database read.
+
+    Sign-outs forget the entries they end at once, in every process (events.py applies
+    them through its control channel); the ttl bounds how long an entry could outlive a
+    sign-out whose news was lost (Redis down).
+    """
+
+    def __init__(self, ttl: float = 30.0, size: int = 100_000, clock=time.monotonic) -> None:
+        self.ttl, self.size, self._clock = ttl, size, clock
+        self._entries: dict[tuple, tuple[int, str, float]] = {}
+
+    def get(self, key: tuple) -> tuple[int, str] | None:
+        found = self._entries.get(key)
+        if found is None or found[2] < self._clock():
+            return None
+        return found[0], found[1]
+
+    def put(self, key: tuple, user_id: int, username: str) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (user_id, username, self._clock() + self.ttl)
+
+    def forget(self, user_id: int, session_id: str | None = None) -> None:
+        """Forget one browser session, or (None) every session and token of the user."""
+        for key, (uid, _name, _expires) in list(self._entries.items()):
+            if uid == user_id and (session_id is None or key == ("session", session_id)):
+                self._entries.pop(key, None)
+
+
 def socket_user(auth: object) -> SocketIdentity | None:
     """The identity of a connecting socket: ``auth: {token}``, else the browser session,
-    else a Bearer header. At most one primary-key read."""
+    else a Bearer header. At most one primary-key read, none while the identity is in
+    the cache."""
     if isinstance(auth, dict) and "token" in auth:
         return _token_identity(auth["token"])
     if SESSION_KEY in session:
-        row = live_session(session.get(SESSION_KEY), session.get("_user_id"))
-        return SocketIdentity(row.user.id, row.user.username, row.id) if row else None
+        return _session_identity(session.get(SESSION_KEY), session.get("_user_id"))
     token = _bearer_token(request)
     return _token_identity(token) if token is not None else None
 
 
+def _identities() -> IdentityCache:
+    return current_app.extensions["identity_cache"]
+
+
+# Socket connects read identities through Core on the event's connection (no ORM
+# session to set up for one row).
+_SESSION_USER = (
+    select(users_table.c.id, users_table.c.username)
+    .join_from(sessions_table, users_table, sessions_table.c.user_id == users_table.c.id)
+    .where(sessions_table.c.id == bindparam("sid"))
+)
+_TOKEN_USER = select(users_table.c.username, users_table.c.token_version).where(
+    users_table.c.id == bindparam("uid")
+)
+
+
+def _session_identity(session_id: object, user_id: object) -> SocketIdentity | None:
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= 64 or user_id is None:
+        return None
+    cached = _identities().get(("session", session_id))
+    if cached is None:
+        row = chat.db_connection().execute(_SESSION_USER, {"sid": session_id}).first()
+        if row is None:
+            return None
+        cached = (row.id, row.username)
+        _identities().put(("session", session_id), *cached)
+    if str(cached[0]) != str(user_id):
+        return None
+    return SocketIdentity(cached[0], cached[1], session_id)
+
+
 def _token_identity(token: object) -> SocketIdentity | None:
-    user = user_from_token(token)
-    return SocketIdentity(user.id, user.username, None) if user is not None else None
+    claims = token_claims(token)
+    if claims is None:
+        return None
+    cached = _identities().get(("token", *claims))
+    if cached is None:
+        uid, version = claims
+        row = chat.db_connection().execute(_TOKEN_USER, {"uid": uid}).first()
+        if row is None or row.token_version != version:
+            return None
+        cached = (uid, row.username)
+        _identities().put(("token", *claims), *cached)
+    return SocketIdentity(cached[0], cached[1], None)
 
 
 # --- credentials and tokens ----------------------------------------------------------
@@ -280,9 +356,9 @@ def issue_token(user: User) -> str:
     return _serializer().dumps({"uid": user.id, "tv": user.token_version})
 
 
-def user_from_token(token: object) -> User | None:
-    """The user of a valid, unexpired token issued since their last sign-out everywhere
-    (tokens from before token versions count as version 0)."""
+def token_claims(token: object) -> tuple[int, int] | None:
+    """(user id, token version) of a token whose signature holds and that has not
+    expired; no database read."""
     if not isinstance(token, str) or not token:
         return None
     try:
@@ -294,6 +370,16 @@ def user_from_token(token: object) -> User | None:
     uid, version = data.get("uid"), data.get("tv", 0)
     if type(uid) is not int or type(version) is not int or not 0 < uid <= MAX_INTEGER:
         return None
+    return uid, version
+
+
+def user_from_token(token: object) -> User | None:
+    """The user of a valid, unexpired token issued since their last sign-out everywhere
+    (tokens from before token versions count as version 0)."""
+    claims = token_claims(token)
+    if claims is None:
+        return None
+    uid, version = claims
     user = db.session.get(User, uid)
     return user if user is not None and user.token_version == version else None
 

@@ -306,6 +306,38 @@ _EDIT = (
 _OWN_MESSAGE = select(*_EDITED_COLUMNS).where(*_OWN_LIVE)
 _DELETE = messages.update().where(*_OWN_LIVE).values(deleted=True, body=None)
 
+UNREAD_CAP = 1000
+_UNREAD = (
+    select(func.count())
+    .select_from(
+        select(literal(1))
+        .where(
+            messages.c.room_id == rooms.c.id,
+            messages.c.id > func.coalesce(memberships.c.last_read_id, 0),
+            messages.c.user_id != P("uid"),
+            messages.c.deleted.is_(False),
+        )
+        .correlate(rooms, memberships)
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
+    .correlate(rooms, memberships)
+    .scalar_subquery()
+)
+_NEWEST_ID = (
+    select(func.max(messages.c.id))
+    .where(messages.c.room_id == rooms.c.id)
+    .correlate(rooms)
+    .scalar_subquery()
+)
+_SUMMARIES = (
+    select(rooms.c.name, rooms.c.kind, _UNREAD, _NEWEST_ID)
+    .join_from(rooms, memberships, memberships.c.room_id == rooms.c.id)
+    .where(memberships.c.user_id == P("uid"))
+    .order_by(_NEWEST_ID.desc().nulls_last(), rooms.c.name)  # the most recently active first
+)
+_SUMMARY_OF_ONE = _SUMMARIES.where(rooms.c.id == P("rid"))
+
 
 # --- users and rooms -----------------------------------------------------------------
 
@@ -426,35 +458,15 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
     a direct room, the peer: [{room, kind, unread, last_message, peer?}], plus ``peer_id``
     for the caller's presence lookup (not part of the wire format).
 
-    Unread: others' undeleted messages newer than the user's last read id. At most three
-    queries however many rooms: rooms with counts, their newest messages, the peers.
+    Unread: others' undeleted messages newer than the user's last read id, counted up to
+    UNREAD_CAP (so a room with a million unread costs what one with a thousand does). At
+    most three queries however many rooms: rooms with counts, their newest messages, the
+    peers.
     """
-    unread = (
-        select(func.count(messages.c.id))
-        .where(
-            messages.c.room_id == rooms.c.id,
-            messages.c.id > func.coalesce(memberships.c.last_read_id, 0),
-            messages.c.user_id != user_id,
-            messages.c.deleted.is_(False),
-        )
-        .correlate(rooms, memberships)
-        .scalar_subquery()
-    )
-    newest = (
-        select(func.max(messages.c.id))
-        .where(messages.c.room_id == rooms.c.id)
-        .correlate(rooms)
-        .scalar_subquery()
-    )
-    query = (
-        select(rooms.c.name, rooms.c.kind, unread, newest)
-        .join_from(rooms, memberships, memberships.c.room_id == rooms.c.id)
-        .where(memberships.c.user_id == user_id)
-        .order_by(newest.desc().nulls_last(), rooms.c.name)  # the most recently active first
-    )
-    if room_id is not None:
-        query = query.where(rooms.c.id == room_id)
-    rows = db_connection().execute(query).all()
+    if room_id is None:
+        rows = _run(_SUMMARIES, uid=user_id).all()
+    else:
+        rows = _run(_SUMMARY_OF_ONE, uid=user_id, rid=room_id).all()
     newest_ids = [newest_id for *_, newest_id in rows if newest_id is not None]
     last = {}
     if newest_ids:

@@ -144,7 +144,9 @@ def init_app(app) -> None:
     else:
         app.extensions["presence"] = Presence()
         app.extensions["message_limit"] = MessageLimit(cfg["RATE_LIMIT"])
-    app.extensions["control"] = control = Control(app.extensions["presence"], shared, channel)
+    app.extensions["control"] = control = Control(
+        app.extensions["presence"], shared, channel, app.extensions.get("identity_cache")
+    )
     if isinstance(socketio.server.manager, QueueManager):
         socketio.server.manager.on_recovered = control.resync
     app.extensions["budgets"] = Budgets(cfg.get("EVENT_BUDGETS") or EVENT_BUDGETS)
@@ -396,7 +398,8 @@ def joined_room(me: Connection, data: dict):
     if catch_up is not None:
         budgets.charge(me.budgets, "replay_bytes", chat.payload_size(catch_up["messages"]))
         emit("rejoin_room", catch_up)
-    if joined:  # the user's other tabs learn of the new room
+    if joined and presence().has_others(me.user_id, request.sid):
+        # The user's other tabs learn of the new room.
         _room_added(me.user_id, me.username, room.id, skip_sid=request.sid)
     if peer_added:
         _room_added(room.peer.id, room.peer.username, room.id)
@@ -634,8 +637,9 @@ class Control:
     """Actions on connections wherever they are: applied here, and published through
     Redis (when there is one) for every other process to apply to its own connections."""
 
-    def __init__(self, presence: Presence, client, channel: str) -> None:
+    def __init__(self, presence: Presence, client, channel: str, identities=None) -> None:
         self.presence = presence
+        self.identities = identities  # auth.IdentityCache: sign-outs forget entries
         self._redis = client
         self._channel = f"{channel}:control"
         self._host = uuid.uuid4().hex
@@ -656,6 +660,8 @@ class Control:
                 if connection is not None:
                     _close_room(self.presence, sid, connection, action["room"], False)
         elif action["do"] == "sign_out":
+            if self.identities is not None:
+                self.identities.forget(action["user"], action.get("session"))
             for sid in self.presence.sids_of(action["user"], action.get("session")):
                 socketio.emit("signed_out", {}, to=sid, ignore_queue=True)
                 socketio.server.disconnect(sid, namespace="/", ignore_queue=True)

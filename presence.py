@@ -76,6 +76,10 @@ class Presence:
         with self._lock:
             return list(self._connections)
 
+    def has_others(self, user_id: int, sid: str) -> bool:
+        """Whether the user has a connection besides this one (anywhere)."""
+        return self.connections_per_user(user_id) > 1
+
     def connections_per_user(self, user_id: int) -> int:
         return len(self._by_user.get(user_id, ()))
 
@@ -290,6 +294,11 @@ class RedisPresence(Presence):
 
         found = self._shared(ask, None)
         return found if found is not None else super().online(room)
+
+    def has_others(self, user_id: int, sid: str) -> bool:
+        local = super().has_others(user_id, sid)
+        key = self._user_key(user_id)
+        return self._shared(lambda: self._redis.zcount(key, self._clock(), "+inf") > 1, local)
 
     def users_online(self, user_ids: list[int]) -> set[int]:
         if not user_ids:

@@ -100,3 +100,14 @@ def test_api_needs_an_identity(client, headers):
         response = client.get(path, headers=headers)
         assert response.status_code == 401
         assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_unread_counts_stop_at_a_thousand(connect, client, bearer, app):
+    from tests.test_join import _bulk_insert
+
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "busy")
+    join(bob, "busy")
+    _bulk_insert(app, "busy", "bob", 1500)
+    [room] = client.get("/api/rooms", headers=bearer("alice")).get_json()["rooms"]
+    assert room["unread"] == 1000 and room["last_message"]["message"] == "bulk 1499"

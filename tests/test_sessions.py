@@ -291,12 +291,14 @@ def statements(app):
         seen.append(statement)
 
     with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
+        engines = list(db.engines.values())
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def test_socket_user_gives_id_username_and_session_in_one_primary_key_read(app, auth):
@@ -311,6 +313,9 @@ def test_socket_user_gives_id_username_and_session_in_one_primary_key_read(app, 
             identity = auth_module.socket_user({"token": token})
         assert (identity.id, identity.username, identity.session_id) == (uid, "alice", None)
         assert len(seen) == 1
+        with statements(app) as seen:  # known now: no read at all
+            assert auth_module.socket_user({"token": token}).id == uid
+        assert seen == []
 
     cookie = alice.get_cookie("session").value
     with app.test_request_context(headers={"Cookie": f"session={cookie}"}):

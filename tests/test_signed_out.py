@@ -63,3 +63,27 @@ def test_a_signed_out_socket_cannot_send(app, auth, connect):
     assert not tab.is_connected()
     assert send(bob, "r", "anyone?")["ok"]
     assert [name for name, _ in events(bob)] == ["recieve_message"]
+
+
+def test_a_known_identity_connects_without_a_database_read(app, auth, connect):
+    from sqlalchemy import event
+
+    from models import db
+
+    auth.register("alice")
+    token = auth.token("alice")
+    first = socketio.test_client(app, auth={"token": token})
+    assert first.is_connected()
+    statements = []
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    second = socketio.test_client(app, auth={"token": token})
+    assert second.is_connected() and statements == []
+    # Signing out everywhere forgets it at once: the same token opens nothing more.
+    response = app.test_client().post(
+        "/api/logout-everywhere", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 204
+    assert not socketio.test_client(app, auth={"token": token}).is_connected()
