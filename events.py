@@ -31,6 +31,7 @@ import socketio as socketio_server
 from flask import current_app, request
 from flask_socketio import SocketIO, emit, join_room
 from flask_socketio import leave_room as leave_socket_room
+from socketio import packet as socketio_packet
 from sqlalchemy.exc import SQLAlchemyError
 
 import auth
@@ -113,10 +114,23 @@ class WireJSON:
             return json.loads(text)
 
 
+class WirePacket(socketio_packet.Packet):
+    """Socket.IO packets as this server speaks them: JSON through WireJSON, and no walk
+    through every emitted payload looking for binary parts (python-socketio's default;
+    this protocol has none, and binary from clients is refused)."""
+
+    json = WireJSON
+
+    @classmethod
+    def data_is_binary(cls, data) -> bool:
+        return False
+
+
 def init_app(app) -> None:
     cfg = app.config
     socketio.init_app(
         app,
+        serializer=WirePacket,
         json=WireJSON,
         async_mode=cfg["ASYNC_MODE"],
         # Always given (never built from message_queue): Flask-SocketIO keeps init_app's
@@ -149,7 +163,8 @@ def init_app(app) -> None:
     )
     if isinstance(socketio.server.manager, QueueManager):
         socketio.server.manager.on_recovered = control.resync
-    app.extensions["budgets"] = Budgets(cfg.get("EVENT_BUDGETS") or EVENT_BUDGETS)
+    budgets = cfg.get("EVENT_BUDGETS")  # tests may give their own ({} for none)
+    app.extensions["budgets"] = Budgets(EVENT_BUDGETS if budgets is None else budgets)
     app.teardown_appcontext(chat.close_db_connection)
     _track_acks(socketio.server)
     _guard_packets(socketio.server)
@@ -167,12 +182,15 @@ def _track_acks(server) -> None:
     handle = server._handle_event_internal
 
     def tracked(srv, sid, eio_sid, data, namespace, ack_id):
+        global _in_flight
         if not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
             data = [_REFUSED, str(data[0])]
         token = _ack_requested.set(ack_id is not None)
+        _in_flight += 1
         try:
             return handle(srv, sid, eio_sid, data, namespace, ack_id)
         finally:
+            _in_flight -= 1
             _ack_requested.reset(token)
 
     server._handle_event_internal = tracked
@@ -197,6 +215,23 @@ def _guard_packets(server) -> None:
             return None
 
     server.eio.on("message", guarded)
+
+
+_in_flight = 0  # events being handled now (a SIGTERM lets them finish)
+
+
+def in_flight() -> int:
+    return _in_flight
+
+
+def close_every_connection() -> int:
+    """Close every Engine.IO connection of this process (SIGTERM): each client's
+    disconnect runs as usual, and the clients reconnect, to another process."""
+    eio = socketio.server.eio
+    sids = list(eio.sockets)
+    for eio_sid in sids:
+        eio.disconnect(eio_sid)
+    return len(sids)
 
 
 def presence() -> Presence:
@@ -308,6 +343,8 @@ def connect(auth_data=None):
     if presence().connections_per_user(user.id) >= cap:
         raise flask_socketio.ConnectionRefusedError(f"at most {cap} connections per user")
     connection = Connection(user.id, user.username, getattr(user, "session_id", None))
+    # From now on this connection's events need no session cookie decoded (see auth).
+    request.environ[auth.IDENTIFIED_SOCKET] = True
     join_room(user_channel(user.id))
     if presence().connect(request.sid, connection):
         _presence_changed(connection, True)

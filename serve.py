@@ -29,10 +29,16 @@ elif ASYNC_MODE != "threading":
     raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
 
 import resource  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
+import time  # noqa: E402
 
+import events  # noqa: E402
 from app import create_app  # noqa: E402
 from events import socketio  # noqa: E402
+
+LISTENERS = []  # the listening sockets socketio.run made (SIGTERM closes them)
+DRAIN_SECONDS = 10
 
 
 def _nodelay(listener):
@@ -42,6 +48,7 @@ def _nodelay(listener):
     the same client) until the peer's delayed ACK, adding ~40 ms to the round trip.
     """
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    LISTENERS.append(listener)
     return listener
 
 
@@ -88,6 +95,44 @@ def _no_debugger() -> dict:
     return options
 
 
+def _drain() -> None:
+    """SIGTERM: stop accepting, let the events in flight finish, close every connection
+    (clients reconnect, to another process behind the proxy), and exit within 10 s."""
+    started = time.monotonic()
+    print("SIGTERM: draining", flush=True)
+    if ASYNC_MODE == "gevent" and getattr(socketio, "wsgi_server", None) is not None:
+        socketio.wsgi_server.close()  # stops accepting; serve_forever returns at stop()
+    for listener in LISTENERS:
+        listener.close()  # eventlet.wsgi's accept loop ends, then waits for its handlers
+    while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS / 2:
+        socketio.sleep(0.05)
+    closed = events.close_every_connection()
+    while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS - 2:
+        socketio.sleep(0.05)
+    print(f"SIGTERM: closed {closed} connections, exiting", flush=True)
+    if ASYNC_MODE == "gevent" and getattr(socketio, "wsgi_server", None) is not None:
+        socketio.wsgi_server.stop(timeout=1)
+
+
+def _drain_on_sigterm() -> None:
+    def deadline():
+        # Whatever still runs after 10 s (a handler stuck on a dead database): go.
+        socketio.sleep(DRAIN_SECONDS - 0.5)
+        print("SIGTERM: drain deadline reached", flush=True)
+        os._exit(0)
+
+    def start_drain(*_args):
+        socketio.start_background_task(deadline)
+        socketio.start_background_task(_drain)
+
+    if ASYNC_MODE == "gevent":
+        import gevent
+
+        gevent.signal_handler(signal.SIGTERM, start_drain)
+    elif ASYNC_MODE == "eventlet":
+        signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn_n(start_drain))
+
+
 def _raise_open_file_limit() -> int:
     """Every connection is a file descriptor: take the soft limit up to the hard one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -116,6 +161,7 @@ def main() -> None:
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()
+    _drain_on_sigterm()
     files = _raise_open_file_limit()
     options = {}
     if ASYNC_MODE == "eventlet":
