@@ -50,6 +50,7 @@ _ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=True)
 # Names python-socketio dispatches to the transport's own handlers; a client must not.
 RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final"})
 _REFUSED = "\x00reserved"
+HANDLED_EVENTS: set[str] = set()  # the chat_event names (each has its own budget)
 
 
 def open_channel(room: str) -> str:
@@ -185,6 +186,9 @@ def _track_acks(server) -> None:
         global _in_flight
         if not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
             data = [_REFUSED, str(data[0])]
+        over = _over_budget(srv, sid, eio_sid, data[0])
+        if over is not None:
+            return _answer_early(srv, sid, eio_sid, namespace, ack_id, data[0], over)
         token = _ack_requested.set(ack_id is not None)
         _in_flight += 1
         try:
@@ -194,6 +198,39 @@ def _track_acks(server) -> None:
             _ack_requested.reset(token)
 
     server._handle_event_internal = tracked
+
+
+def _over_budget(server, sid: str, eio_sid: str, event: str) -> Failure | None:
+    """Spend one of the connection's budget for the event (garbage pays too: unknown and
+    reserved names share one budget). Checked before Flask-SocketIO sets up the event's
+    request context, so a flood refused costs as little as it can."""
+    app = server.environ.get(eio_sid, {}).get("flask.app")
+    me = app and app.extensions["presence"].identity(sid)
+    if not me:
+        return None  # not connected yet: the handler answers unauthorized
+    name = event if event in HANDLED_EVENTS else "refused"
+    wait = app.extensions["budgets"].spend(me.budgets, name)
+    if wait is None:
+        return None
+    shown = event if name != "refused" else "refused"
+    return Failure("rate_limited", f"too many {shown} events, slow down", round(wait, 3))
+
+
+def _answer_early(server, sid, eio_sid, namespace, ack_id, event: str, failure: Failure):
+    if ack_id is not None:
+        reply = {"ok": False, "error": failure.as_dict()}
+        server._send_packet(
+            eio_sid,
+            server.packet_class(socketio_packet.ACK, namespace=namespace, id=ack_id, data=[reply]),
+        )
+    else:
+        server.emit(
+            "chat_error",
+            {"event": event, **failure.as_dict()},
+            to=sid,
+            namespace=namespace,
+            ignore_queue=True,
+        )
 
 
 def _guard_packets(server) -> None:
@@ -263,9 +300,6 @@ def chat_event(handler=None, *, in_room: bool = False):
         me = presence().identity(request.sid)
         if me is None:
             return _reply(Failure("unauthorized", "connection has no identity"))
-        over = _over_budget(me, handler.__name__)
-        if over is not None:
-            return _reply(over)
         if len(args) != 1 or not isinstance(args[0], dict):
             return _reply(invalid("payload must be one JSON object"))
         data = args[0]
@@ -282,6 +316,7 @@ def chat_event(handler=None, *, in_room: bool = False):
             return _reply(room)
         return _reply(handler(me, data, room))
 
+    HANDLED_EVENTS.add(handler.__name__)
     return socketio.on(handler.__name__)(wrapper)
 
 
@@ -296,14 +331,6 @@ def on_error(error: Exception) -> dict | bool:
     if isinstance(error, redis.RedisError):
         return _reply(Failure("unavailable", "the message service is unavailable, try again"))
     return _reply(Failure("internal_error", "the server failed to handle this event"))
-
-
-def _over_budget(me: Connection, name: str) -> Failure | None:
-    """Spend one of this connection's budget for the event (garbage pays too)."""
-    wait = current_app.extensions["budgets"].spend(me.budgets, name)
-    if wait is None:
-        return None
-    return Failure("rate_limited", f"too many {name} events, slow down", round(wait, 3))
 
 
 class NamedRoom:
@@ -628,20 +655,13 @@ def _close_room(
 @socketio.on(_REFUSED)
 def reserved_event(event: str, *_args):
     """A client emitted an event named like one of the transport's own."""
-    return _refuse(invalid(f"{event!r} is a reserved event name"), event)
+    return _reply(invalid(f"{event!r} is a reserved event name"), event)
 
 
 @socketio.on("*")
 def unknown_event(event: str, *_args):
     """Any other event is refused, so a client never waits for an ack that cannot come."""
-    return _refuse(invalid(f"unknown event {event!r}"), event)
-
-
-def _refuse(failure: Failure, event: str) -> dict:
-    me = presence().identity(request.sid)
-    if me is not None:
-        failure = _over_budget(me, "refused") or failure
-    return _reply(failure, event)
+    return _reply(invalid(f"unknown event {event!r}"), event)
 
 
 def _emit_typing(room: str, username: str, typing: bool) -> None:

@@ -80,6 +80,22 @@ def _run_in_thread():
     return None
 
 
+def _gevent_handler():
+    """gevent.pywsgi's handler, except that a WebSocket upgrade request is the last one
+    its connection carries: left alone, pywsgi reads what is left of the stream after the
+    WebSocket ends (an attacker's unread frame) as the next HTTP request, answers 400 on a
+    socket already shut, and logs a traceback each time."""
+    from gevent import pywsgi
+
+    class Handler(pywsgi.WSGIHandler):
+        def handle_one_response(self):
+            super().handle_one_response()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
+
+    return Handler
+
+
 def _no_debugger() -> dict:
     """Werkzeug's interactive debugger runs code for whoever reaches it: never serve it,
     whatever FLASK_DEBUG says (socketio.run would wrap the app in it when app.debug)."""
@@ -101,9 +117,11 @@ def _drain() -> None:
     started = time.monotonic()
     print("SIGTERM: draining", flush=True)
     if ASYNC_MODE == "gevent" and getattr(socketio, "wsgi_server", None) is not None:
-        socketio.wsgi_server.close()  # stops accepting; serve_forever returns at stop()
+        # Not close(): that would end serve_forever (and the process) at once.
+        socketio.wsgi_server.stop_accepting()
     for listener in LISTENERS:
         listener.close()  # eventlet.wsgi's accept loop ends, then waits for its handlers
+    socketio.sleep(0.5)  # events already on the wire arrive, and are answered too
     while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS / 2:
         socketio.sleep(0.05)
     closed = events.close_every_connection()
@@ -168,6 +186,8 @@ def main() -> None:
         # eventlet.wsgi serves at most max_size connections at once (1,024 by default);
         # leave a few descriptors for the database, Redis and logs.
         options["max_size"] = max(1024, files - 64)
+    if ASYNC_MODE == "gevent":
+        options["handler_class"] = _gevent_handler()
     print(f"chat-on-flask ({ASYNC_MODE}) on http://{host}:{port}", flush=True)
     socketio.run(
         app,

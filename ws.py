@@ -11,7 +11,11 @@ over wsproto) for three reasons, each measured (README, "Benchmarks"):
   fragmented message bigger than ``max_message`` is refused (close 1009) before its
   payload is read; binary messages are refused (close 1003); unmasking is one C-speed
   integer XOR, not a Python loop over bytes;
-- a send writes the whole frame or raises, never a truncated frame.
+- a send writes the whole frame or raises, never a truncated frame;
+- a connection that floods is read no faster than ``MESSAGES_PER_SECOND`` (after a burst):
+  the reader waits, TCP pushes back on the sender, and the flood costs the server no more
+  than that rate, whatever the client sends. (Each event has its own budget above this,
+  in events.py; this bounds what even refused events cost.)
 
 Stdlib only: sockets are green when the entry point has monkey-patched. ``install``
 plugs it into an Engine.IO server.
@@ -26,10 +30,13 @@ import logging
 import socket
 import struct
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MESSAGES_PER_SECOND = 500  # per connection, sustained
+MESSAGES_BURST = 1000
 TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 NORMAL, PROTOCOL_ERROR, UNSUPPORTED, INVALID_DATA, TOO_BIG = 1000, 1002, 1003, 1007, 1009
 
@@ -103,6 +110,7 @@ class WebSocket:
         self.max_message = max_message
         self._send_lock = threading.Lock()
         self.closed = False
+        self._tokens, self._since = float(MESSAGES_BURST), time.monotonic()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -137,6 +145,7 @@ class WebSocket:
         """The next text message; None when the peer closed or the connection broke."""
         if self.closed:
             return None
+        self._pace()
         try:
             return self._next_message()
         except _Refuse as refusal:
@@ -145,6 +154,16 @@ class WebSocket:
         except (WebSocketClosed, OSError, ValueError):
             self._abort()
         return None
+
+    def _pace(self) -> None:
+        """One token per message read; with none left, wait for the next one."""
+        now = time.monotonic()
+        self._tokens = min(MESSAGES_BURST, self._tokens + (now - self._since) * MESSAGES_PER_SECOND)
+        self._since = now
+        if self._tokens < 1:
+            time.sleep((1 - self._tokens) / MESSAGES_PER_SECOND)
+            self._tokens, self._since = 1.0, time.monotonic()
+        self._tokens -= 1
 
     def _next_message(self) -> str | None:
         parts: list[bytes] = []
@@ -275,6 +294,7 @@ class WebSocketWSGI:
             ws.close()
         if server == "werkzeug":
             raise ConnectionError()  # tells Werkzeug the connection is gone, not an error
+
         if server == "eventlet" and _mark_handled is not None:
             _mark_handled()
         return []

@@ -17,10 +17,14 @@
 //   connect_join  server CPU per connect + join, over many connections kept open
 //   idle     N authenticated idle connections; RSS per connection
 //   ingest   K clients in rooms of their own, each sending the next message on the ack
+//   abuse    one client's send_message ack round trip, quiet and then while someone
+//            registers accounts, sends 900 kB frames unauthenticated, or floods typing
 //
 //   echo '{"scenario":"fanout", ...}' | node bench/loadgen.mjs
 
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
 
@@ -698,6 +702,137 @@ async function scenarioIngest() {
 
 // --- main ------------------------------------------------------------------------------
 
+// --- abuse: another client's round trip while one misbehaves ------------------------------
+
+function bigFrame(bytes) {
+  // One masked text frame of `bytes` payload bytes, as a client sends it.
+  const header = Buffer.alloc(14);
+  header[0] = 0x81;
+  header[1] = 0x80 | 127;
+  header.writeBigUInt64BE(BigInt(bytes), 2);
+  randomBytes(4).copy(header, 10);
+  return Buffer.concat([header, Buffer.alloc(bytes, 0x41)]);
+}
+
+function sendBigFrame(frame) {
+  // An unauthenticated WebSocket to the Engine.IO endpoint, then the frame.
+  return new Promise((resolve) => {
+    const { hostname, port } = new globalThis.URL(URL);
+    const sock = net.connect(Number(port), hostname);
+    let answered = false;
+    const done = (outcome) => {
+      sock.destroy();
+      resolve(outcome);
+    };
+    sock.setTimeout(5000, () => done("timeout"));
+    sock.on("error", () => done(answered ? "closed" : "error"));
+    sock.on("close", () => done(answered ? "closed" : "refused"));
+    sock.on("connect", () => {
+      const key = randomBytes(16).toString("base64");
+      sock.write(
+        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+          "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    sock.once("data", () => {
+      answered = true;
+      sock.write(frame);
+    });
+  });
+}
+
+function startAttack(kind, flooder) {
+  const counts = {};
+  let running = true;
+  const loops = [];
+  const every = (ms, fn) =>
+    loops.push(
+      (async () => {
+        while (running) {
+          const started = now();
+          fn();
+          await sleep(Math.max(0, ms - (now() - started)));
+        }
+      })(),
+    );
+  if (kind === "register") {
+    let n = 0;
+    every(1000 / cfg.registrations_per_s, () => {
+      const username = `abuse${process.pid}x${n++}`;
+      fetch(`${URL}/api/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password: "correct horse battery" }),
+      }).then(
+        (r) => countInto(counts, String(r.status)),
+        () => countInto(counts, "error"),
+      );
+    });
+  } else if (kind === "bigframes") {
+    const frame = bigFrame(cfg.frame_bytes);
+    every(1000 / cfg.frames_per_s, () => {
+      sendBigFrame(frame).then((outcome) => countInto(counts, outcome));
+    });
+  } else if (kind === "typing") {
+    loops.push(
+      (async () => {
+        while (running) {
+          for (let i = 0; i < 50; i++) flooder.emit("typing_status", { room: cfg.room, typing: true });
+          counts.sent = (counts.sent ?? 0) + 50;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })(),
+    );
+  }
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+    await sleep(300);
+    return counts;
+  };
+}
+
+async function probe(socket, seconds) {
+  const rtts = [];
+  const errors = {};
+  const until = now() + seconds * 1000;
+  let i = 0;
+  while (now() < until) {
+    const started = now();
+    const result = await emitAck(socket, "send_message", {
+      room: cfg.room,
+      message: `probe ${i}`,
+      client_id: `probe-${process.pid}-${i++}`,
+    });
+    const failure = ackError(result);
+    if (failure) countInto(errors, failure);
+    else rtts.push(result.ms);
+    await sleep(Math.max(0, 1000 / cfg.probe_rate - (now() - started)));
+  }
+  return { rtts, errors };
+}
+
+async function scenarioAbuse() {
+  const [victimToken, flooderToken] = cfg.tokens;
+  const { socket: victim } = await connectOne(victimToken);
+  const { socket: flooder } = await connectOne(flooderToken);
+  for (const socket of [victim, flooder]) await emitAck(socket, "joined_room", { room: cfg.room });
+  const phases = [];
+  for (const kind of cfg.phases) {
+    const stop = startAttack(kind, flooder);
+    await sleep(cfg.settle_ms ?? 300);
+    const start = mark();
+    const { rtts, errors } = await probe(victim, cfg.phase_s);
+    const attack = await stop();
+    phases.push({ phase: kind, ack_ms: quantiles(rtts), errors, attack, ...window(start) });
+    log(`abuse ${kind}: ack p50=${phases.at(-1).ack_ms.p50} p99=${phases.at(-1).ack_ms.p99}`);
+  }
+  close(victim);
+  close(flooder);
+  return { phases };
+}
+
 const scenarios = {
   fanout: scenarioFanout,
   findmax: scenarioFindmax,
@@ -705,6 +840,7 @@ const scenarios = {
   connect_join: scenarioConnectJoin,
   idle: scenarioIdle,
   ingest: scenarioIngest,
+  abuse: scenarioAbuse,
 };
 
 async function main() {

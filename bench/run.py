@@ -47,7 +47,8 @@ PASSWORD = "bench password"
 USER_PREFIX = "bench"
 MODES = ("eventlet", "gevent", "threading")
 KINDS = ("app", "relay")
-SCENARIOS = ("fanout", "findmax", "join", "connect_join", "idle", "ingest")
+SCENARIOS = ("fanout", "findmax", "join", "connect_join", "idle", "ingest", "abuse")
+ABUSE_PHASES = ["quiet", "register", "bigframes", "typing"]
 
 # What each scenario does, full and quick. Times in seconds, rates in messages/s.
 FULL = {
@@ -67,6 +68,8 @@ FULL = {
     "idle": {"connections": 10_000, "connect_concurrency": 100, "connect_timeout_ms": 10_000,
              "max_consecutive_failures": 200, "hold_s": 2},
     "ingest": {"clients": 20, "duration_s": 6, "warmup_s": 1},
+    "abuse": {"phases": ABUSE_PHASES, "phase_s": 5, "probe_rate": 20,
+              "registrations_per_s": 10, "frame_bytes": 900_000, "frames_per_s": 8},
 }  # fmt: skip
 QUICK = {
     "fanout": {**FULL["fanout"], "duration_s": 2, "warmup_s": 0.5, "drain_ms": 1000},
@@ -76,6 +79,7 @@ QUICK = {
     "connect_join": {**FULL["connect_join"], "connections": 50},
     "idle": {**FULL["idle"], "connections": 200, "hold_s": 1},
     "ingest": {**FULL["ingest"], "duration_s": 1.5, "warmup_s": 0.5},
+    "abuse": {**FULL["abuse"], "phase_s": 1.5},
 }  # fmt: skip
 
 
@@ -378,6 +382,9 @@ def scenario_configs(name: str, profile: dict, kind: str, mode: str, tokens: Tok
         return [{**p, "tokens": tokens.take(p["connections"])}]
     if name == "ingest":
         return [{**p, "room_prefix": f"{tag}-ingest-", "tokens": tokens.take(p["clients"])}]
+    if name == "abuse":
+        # The relay has no accounts and no typing: only the app is measured.
+        return [] if kind != "app" else [{**p, "room": f"{tag}-abuse", "tokens": tokens.take(2)}]
     raise ValueError(name)
 
 
@@ -413,6 +420,8 @@ def run_server(
                     outcome.append(result)
                     if "error" in result:
                         log(f"{mode} {kind} {name}: {result['error']}")
+                if not outcome:
+                    continue  # not measured on this kind of server
                 results[name] = outcome if name == "findmax" else outcome[0]
                 log(f"{mode} {kind} {name}: {time.monotonic() - started:.1f} s")
                 if server.process.poll() is not None:
@@ -514,6 +523,29 @@ def figures(profile: dict) -> list[tuple[str, object]]:
         return (None, "-") if value is None else (value, f"{value:.0f}")
 
     rows.append((f"ingest msg/s (closed loop, {profile['ingest']['clients']} clients)", ingest))
+
+    labels = {
+        "quiet": "quiet",
+        "register": f"{profile['abuse']['registrations_per_s']} registrations/s",
+        "bigframes": f"{profile['abuse']['frames_per_s']} frames/s of "
+        f"{profile['abuse']['frame_bytes'] // 1000} kB, unauthenticated",
+        "typing": "a typing flood from one user",
+    }
+    for phase in profile["abuse"]["phases"]:
+
+        def abuse(r, phase=phase):
+            phases = {p["phase"]: p for p in dig(r, "abuse", "phases") or []}
+            found, quiet = phases.get(phase), phases.get("quiet")
+            p50, p99 = dig(found, "ack_ms", "p50"), dig(found, "ack_ms", "p99")
+            if p50 is None:
+                return None, "-"
+            text = f"{p50:.1f} / {p99:.1f} ms"
+            q50, q99 = dig(quiet, "ack_ms", "p50"), dig(quiet, "ack_ms", "p99")
+            if phase != "quiet" and q50 and q99:
+                text += f" (x{p50 / q50:.1f} / x{p99 / q99:.1f} of quiet)"
+            return None, text
+
+        rows.append((f"another client's ack p50 / p99: {labels[phase]}", abuse))
 
     def loadgen_peak(r):
         values = [w["loadgen_cpu_pct"] for w in windows(r) if w.get("loadgen_cpu_pct") is not None]
@@ -919,6 +951,9 @@ def main(argv: list[str] | None = None) -> int:
                 "DATABASE_URL": database.url if database else "",
                 "SECRET_KEY": secret_key,
                 "RATE_LIMIT": "off",
+                # The abuse scenario's registrations must each cost a real scrypt hash
+                # (on the thread pool), not a cheap 429 from the per-address throttle.
+                "FLASK_REGISTER_RATE_LIMIT": "off",
             },
         }
         for mode in args.modes:

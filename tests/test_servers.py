@@ -151,5 +151,6 @@ def test_a_huge_frame_from_a_stranger_is_refused_unread(server):
         sock.close()
         assert b"\x88\x02\x03\xf1" in data  # close frame, code 1009 (message too big)
         assert bystander.call("joined_room", {"room": "calm"})["ok"] is True
+        assert "Traceback" not in server.log_path.read_text()
     finally:
         bystander.close()

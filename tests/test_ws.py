@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -174,3 +175,15 @@ def test_concurrent_senders_never_interleave_frames(pair):
         t.join()
     r.join(10)
     assert sorted(received) == sorted(texts)
+
+
+def test_a_flood_is_read_no_faster_than_the_pace(pair, monkeypatch):
+    conn, peer = pair
+    monkeypatch.setattr(ws, "MESSAGES_PER_SECOND", 200)
+    monkeypatch.setattr(ws, "MESSAGES_BURST", 20)
+    conn._tokens = 20.0
+    peer.sendall(client_frame(ws.TEXT, b"x") * 60)
+    started = time.monotonic()
+    assert [conn.wait() for _ in range(60)] == ["x"] * 60
+    # 20 at once, the other 40 at 200/s: at least 0.2 s.
+    assert time.monotonic() - started >= 0.19
