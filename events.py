@@ -47,8 +47,9 @@ socketio = SocketIO()
 
 # Whether the event being handled carries an ack id; set around every handler call.
 _ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=True)
-# Names python-socketio dispatches to the transport's own handlers; a client must not.
-RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final"})
+# Names python-socketio dispatches to the transport's own handlers; a client must not
+# use them. ("*" is python-socketio's catch-all: an event of that name would reach it unwrapped.)
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final", "*"})
 _REFUSED = "\x00reserved"
 HANDLED_EVENTS: set[str] = set()  # the chat_event names (each has its own budget)
 

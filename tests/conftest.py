@@ -189,3 +189,42 @@ def redis_url(tmp_path_factory):
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+# --- browser tests: a real server per module, Chromium, people in their own contexts --
+
+
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory):
+    """A real server for the module, with the module's ``SERVER_ENV`` if it has one."""
+    from tests.browser import running_server
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    env = getattr(request.module, "SERVER_ENV", {})
+    with running_server(tmp_path_factory.mktemp(name), **env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def people(browser, server):
+    """people("alice") -> a Person with a fresh name in a browser context of their own."""
+    from tests.browser import person, unique
+
+    met = []
+
+    def meet(name, **options):
+        someone = person(browser, server, unique(name), **options)
+        met.append(someone)
+        return someone
+
+    yield meet
+    for someone in met:
+        someone.close()

@@ -9,28 +9,15 @@ import pytest
 from tests.browser import (
     LONG,
     browser_marks,
-    chromium,
     errors_of,
     message_bodies,
     person,
-    running_server,
     unique,
 )
 
 pytestmark = browser_marks
+
 XSS = '<img src=x onerror="window.__pwned = 1"><b>bold?</b>'
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("browser")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

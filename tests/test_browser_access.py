@@ -8,42 +8,13 @@ from playwright.sync_api import expect
 from tests.browser import (
     PHONE,
     browser_marks,
-    chromium,
     errors_of,
     low_contrast,
-    person,
-    running_server,
     unique,
     unnamed_controls,
 )
 
 pytestmark = browser_marks
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("access")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def people(browser, server):
-    met = []
-
-    def meet(name, **options):
-        someone = person(browser, server, unique(name), **options)
-        met.append(someone)
-        return someone
-
-    yield meet
-    for someone in met:
-        someone.close()
 
 
 def test_a_screen_reader_hears_new_messages_only(people):

@@ -4,48 +4,18 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser import (
     PHONE,
     browser_marks,
-    chromium,
     errors_of,
     fits_sideways,
     message_bodies,
-    person,
-    running_server,
     unique,
 )
 
 pytestmark = browser_marks
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("phone")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def people(browser, server):
-    met = []
-
-    def meet(name, **options):
-        someone = person(browser, server, unique(name), **options)
-        met.append(someone)
-        return someone
-
-    yield meet
-    for someone in met:
-        someone.close()
 
 
 def test_on_a_phone_the_room_list_is_a_drawer_and_nothing_overflows(people):

@@ -11,16 +11,15 @@ from playwright.sync_api import expect
 
 from tests.browser import (
     browser_marks,
-    chromium,
     errors_of,
     message_bodies,
     person,
-    running_server,
     seed_messages,
     unique,
 )
 
 pytestmark = browser_marks
+
 CLOCK = re.compile(r"^\d{1,2}:\d{2}( [AP]M)?$")
 # Lets a test hide and show the tab: headless pages are always "visible".
 VISIBILITY = """
@@ -32,18 +31,6 @@ window.__setVisibility = (value) => {
   document.dispatchEvent(new Event('visibilitychange'));
 };
 """
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("reading")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

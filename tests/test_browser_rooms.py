@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser import (
     LONG,
     browser_marks,
-    chromium,
     errors_of,
     message_bodies,
-    person,
-    running_server,
     unique,
 )
 
@@ -38,32 +34,6 @@ class FakeNotification {
 FakeNotification.permission = 'default';
 window.Notification = FakeNotification;
 """
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("rooms")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def people(browser, server):
-    met = []
-
-    def meet(name, **options):
-        someone = person(browser, server, unique(name), **options)
-        met.append(someone)
-        return someone
-
-    yield meet
-    for someone in met:
-        someone.close()
 
 
 def room_item(page, label: str):

@@ -6,34 +6,18 @@ import os
 import shutil
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from tests.browser import (
     ARTIFACTS,
     PHONE,
     browser_marks,
-    chromium,
     errors_of,
     fits_sideways,
     person,
-    running_server,
     seed_messages,
 )
 from tests.servers import ROOT
 
 pytestmark = browser_marks
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("screens")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def test_a_busy_afternoon_fits_a_laptop_and_a_phone(browser, server):

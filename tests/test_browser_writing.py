@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser import (
     browser_marks,
-    chromium,
     errors_of,
     message_bodies,
-    person,
-    running_server,
     unique,
 )
 
 pytestmark = browser_marks
+
 WAIT = 60_000  # ms: a burst of seven at three per five seconds takes a while
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("writing"), RATE_LIMIT="3/5seconds") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def people(browser, server):
-    met = []
-
-    def meet(name, **options):
-        someone = person(browser, server, unique(name), **options)
-        met.append(someone)
-        return someone
-
-    yield meet
-    for someone in met:
-        someone.close()
+SERVER_ENV = {"RATE_LIMIT": "3/5seconds"}
 
 
 def burst(someone, texts) -> None:

@@ -79,7 +79,9 @@ def test_an_edit_with_a_lone_surrogate_is_refused(pair):
     assert events(bob) == []
 
 
-@pytest.mark.parametrize("name", ["connect", "disconnect", "__disconnect_final", "connect_error"])
+@pytest.mark.parametrize(
+    "name", ["connect", "disconnect", "__disconnect_final", "connect_error", "*"]
+)
 def test_reserved_event_names_are_refused_and_run_nothing(pair, name):
     alice, bob = pair
     ack = alice.emit(name, {}, callback=True)
