@@ -250,22 +250,31 @@ _SEEN_BY = (
     .join_from(memberships, users, memberships.c.user_id == users.c.id)
     .where(memberships.c.room_id == P("room_id"), memberships.c.last_read_id.is_not(None))
 )
+
+
+def _in_room(room_id):
+    """room_id = :room, said as a range and ordered by (room_id, id), so PostgreSQL walks
+    ix_messages_room_history: told room_id = x, it may walk the primary key backwards
+    instead, filtering, when x holds most of the table (it assumes the room's messages are
+    spread evenly) — for the newest page of a room of a million messages written before
+    the others' that read every newer message of every other room (1.4 ms, not 0.07)."""
+    return messages.c.room_id >= room_id, messages.c.room_id <= room_id
+
+
+_NEWEST_FIRST = (messages.c.room_id.desc(), messages.c.id.desc())
 _NEWEST_PAGE = (
-    _messages_query()
-    .where(messages.c.room_id == P("room_id"))
-    .order_by(messages.c.id.desc())
-    .limit(P("limit"))
+    _messages_query().where(*_in_room(P("room_id"))).order_by(*_NEWEST_FIRST).limit(P("limit"))
 )
 _PAGE_BEFORE = (
     _messages_query()
-    .where(messages.c.room_id == P("room_id"), messages.c.id < P("before_id"))
-    .order_by(messages.c.id.desc())
+    .where(*_in_room(P("room_id")), messages.c.id < P("before_id"))
+    .order_by(*_NEWEST_FIRST)
     .limit(P("limit"))
 )
 _NEWER_THAN = (
     _messages_query()
-    .where(messages.c.room_id == P("room_id"), messages.c.id > P("last_id"))
-    .order_by(messages.c.id)
+    .where(*_in_room(P("room_id")), messages.c.id > P("last_id"))
+    .order_by(messages.c.room_id, messages.c.id)
     .limit(P("limit"))
 )
 _BY_CLIENT_ID = select(messages.c.id, messages.c.created_at).where(
@@ -312,7 +321,7 @@ _UNREAD = (
     .select_from(
         select(literal(1))
         .where(
-            messages.c.room_id == rooms.c.id,
+            *_in_room(rooms.c.id),
             messages.c.id > func.coalesce(memberships.c.last_read_id, 0),
             messages.c.user_id != P("uid"),
             messages.c.deleted.is_(False),
@@ -325,8 +334,10 @@ _UNREAD = (
     .scalar_subquery()
 )
 _NEWEST_ID = (
-    select(func.max(messages.c.id))
-    .where(messages.c.room_id == rooms.c.id)
+    select(messages.c.id)
+    .where(*_in_room(rooms.c.id))
+    .order_by(*_NEWEST_FIRST)
+    .limit(1)
     .correlate(rooms)
     .scalar_subquery()
 )
@@ -526,13 +537,7 @@ def directory(prefix: object, limit: object) -> dict | Failure:
         .correlate(rooms)
         .scalar_subquery()
     )
-    newest = (
-        select(func.max(messages.c.id))
-        .where(messages.c.room_id == rooms.c.id)
-        .correlate(rooms)
-        .scalar_subquery()
-        .label("newest")
-    )
+    newest = _NEWEST_ID.label("newest")
     ranked = (
         select(rooms.c.name, members.label("members"), newest)
         .where(rooms.c.kind == "public", func.lower(rooms.c.name).like(pattern, escape="\\"))
