@@ -10,6 +10,8 @@ same run: the machine is shared and noisy, ratios are what to compare.
     .venv/bin/python bench/run.py                  # full run: writes bench/RESULTS.md, README
     .venv/bin/python bench/run.py --quick          # a 1-2 minute smoke run, writes nothing
     .venv/bin/python bench/run.py --modes gevent --scenarios fanout findmax --servers app
+    .venv/bin/python bench/run.py --modes gevent --servers app --scenarios findmax \
+        --py-spy /tmp/prof --no-write           # where the server's CPU goes, per scenario
 
 PostgreSQL: a private database ``chat_bench_<pid>`` is created in the local server
 (``--pg-url``, default ``postgresql:///postgres``), migrated with ``flask db upgrade`` and
@@ -408,6 +410,9 @@ def run_server(
             for name in group:
                 started = time.monotonic()
                 outcome = []
+                profiler = ctx["py_spy"] and Profiler(
+                    ctx["py_spy"], server.pid, f"{mode}-{kind}-{name}"
+                )
                 for config in scenario_configs(name, profile, kind, mode, tokens):
                     config = {**config, "scenario": name, "url": server.url,
                               "server_pid": server.pid, "clk_tck": os.sysconf("SC_CLK_TCK"),
@@ -420,6 +425,8 @@ def run_server(
                     outcome.append(result)
                     if "error" in result:
                         log(f"{mode} {kind} {name}: {result['error']}")
+                if profiler:
+                    profiler.stop()
                 if not outcome:
                     continue  # not measured on this kind of server
                 results[name] = outcome if name == "findmax" else outcome[0]
@@ -436,6 +443,64 @@ def run_server(
         for key, count in server.log_errors().items():
             results[key] = results.get(key, 0) + count
     return results
+
+
+class Profiler:
+    """py-spy attached to the server for one scenario: raw (collapsed) stacks into
+    ``<dir>/<mode>-<kind>-<scenario>.txt`` and a summary of the functions that hold the
+    most samples beside it (``.top.txt``). Sampling pauses the server ~100 times a
+    second, so figures of a profiled run are not the benchmark's."""
+
+    def __init__(self, out_dir: Path, pid: int, label: str) -> None:
+        self.raw = out_dir / f"{label}.txt"
+        self.top = out_dir / f"{label}.top.txt"
+        py_spy = Path(sys.executable).with_name("py-spy")
+        command = [str(py_spy), "record", "--pid", str(pid), "--rate", "100",
+                   "--format", "raw", "--output", str(self.raw)]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        if self.raw.exists():
+            self.top.write_text(summarise_stacks(self.raw.read_text()))
+            log(f"profile: {self.top}")
+        else:
+            log(f"py-spy wrote nothing: {self.process.stderr.read().decode()[-500:]}")
+
+
+def summarise_stacks(raw: str, limit: int = 40) -> str:
+    """The functions holding the most samples in py-spy's raw output (one stack per line,
+    frames root first, separated by ';', then the sample count): inclusive (anywhere on
+    the stack) and self (the innermost frame), as a share of all samples."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        # "function (file.py:line)": the function and its file, without the line
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+    if not total:
+        return "no samples\n"
+
+    def ranked(counts: dict[str, int]) -> str:
+        rows = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+        return "\n".join(f"{100 * n / total:5.1f} %  {frame}" for frame, n in rows)
+
+    return (
+        f"{total} samples\n\ninclusive (on the stack):\n{ranked(inclusive)}\n\n"
+        f"self (innermost frame):\n{ranked(own)}\n"
+    )
 
 
 # --- report ----------------------------------------------------------------------------
@@ -897,6 +962,12 @@ def parse_args(argv: list[str]):
         help="write bench/RESULTS.md and README (default: unless --quick)",
     )
     parser.add_argument("--log-dir", type=Path, help="server logs (default: a temp dir)")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="profile the server during each scenario with py-spy, into DIR (skews the figures)",
+    )
     args = parser.parse_args(argv)
     if args.threading and "threading" not in args.modes:
         args.modes.append("threading")
@@ -905,7 +976,9 @@ def parse_args(argv: list[str]):
         profile["idle"]["connections"] = args.idle
     args.profile = profile
     if args.write is None:
-        args.write = not args.quick
+        args.write = not args.quick and not args.py_spy
+    if args.py_spy:
+        args.py_spy.mkdir(parents=True, exist_ok=True)
     return args
 
 
@@ -948,6 +1021,7 @@ def main(argv: list[str] | None = None) -> int:
             "tokens": tokens,
             "log_dir": log_dir,
             "deflate": args.deflate,
+            "py_spy": args.py_spy,
             "scenario_timeout": 600,
             "app_env": {
                 "DATABASE_URL": database.url if database else "",

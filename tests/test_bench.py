@@ -11,7 +11,7 @@ import sys
 import pytest
 import socketio
 
-from bench.run import LOADGEN, ROOT, ServerProcess
+from bench.run import LOADGEN, ROOT, ServerProcess, summarise_stacks
 
 
 @pytest.fixture(scope="module", params=["eventlet", "gevent"])
@@ -86,3 +86,18 @@ def test_loadgen_fanout_against_relay(relay):
     assert result["received"] == 20 and result["lost"] == 0
     assert result["acks_ok"] == 10 and result["acks_failed"] == 0
     assert result["server_cpu_s"] >= 0 and sys.platform.startswith("linux")
+
+
+def test_profile_summary_counts_each_function_once_per_stack():
+    raw = (
+        "handle (ws.py:10);send (ws.py:20);send (ws.py:20) 6\n"
+        "handle (ws.py:11);store (chat.py:5) 4\n"
+        "garbage line\n"
+    )
+    summary = summarise_stacks(raw)
+    assert summary.startswith("10 samples")
+    inclusive, own = summary.split("self (innermost frame):")
+    assert "100.0 %  handle (ws.py)" in inclusive  # lines of one function merge
+    assert " 60.0 %  send (ws.py)" in inclusive  # a recursive frame counts once
+    assert " 60.0 %  send (ws.py)" in own and " 40.0 %  store (chat.py)" in own
+    assert "handle" not in own
