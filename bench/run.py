@@ -12,6 +12,7 @@ same run: the machine is shared and noisy, ratios are what to compare.
     .venv/bin/python bench/run.py --modes gevent --scenarios fanout findmax --servers app
     .venv/bin/python bench/run.py --modes gevent --servers app --scenarios findmax \
         --py-spy /tmp/prof --no-write           # where the server's CPU goes, per scenario
+    .venv/bin/python bench/run.py --modes threading --idle 2000 --out RESULTS-threading
 
 PostgreSQL: a private database ``chat_bench_<pid>`` is created in the local server
 (``--pg-url``, default ``postgresql:///postgres``), migrated with ``flask db upgrade`` and
@@ -900,8 +901,10 @@ def write_results(text_table: str, report: dict, args) -> None:
         + f"\n\nParameters:\n\n```json\n{json.dumps(p, indent=1)}\n```\n\n"
         + f"## Details\n\n{report['details']}"
     )
-    (BENCH / "RESULTS.md").write_text(body)
-    (BENCH / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    (BENCH / f"{args.out}.md").write_text(body)
+    (BENCH / f"{args.out.lower()}.json").write_text(json.dumps(report, indent=1) + "\n")
+    if args.out != "RESULTS":
+        return  # a reference run: the README shows the default one
     readme = ROOT / "README.md"
     text = readme.read_text()
     about = (
@@ -918,7 +921,9 @@ def write_results(text_table: str, report: dict, args) -> None:
         "private database made for the run and dropped after it). "
         "`make bench BENCH_ARGS=--quick` is a smoke run of 1-2 minutes that writes nothing; "
         "`--modes`, `--threading`, `--servers`, `--scenarios`, `--idle N` and `--deflate` "
-        "pick what runs."
+        "pick what runs; `--py-spy DIR` profiles the server during each scenario (the "
+        "functions holding the most samples, beside py-spy's raw stacks) and `--out NAME` "
+        "writes a reference run to `bench/NAME.md` without touching this section."
     )
     results_of = (
         f"Results of {report['date'][:10]} on this project's shared 2-core machine (how to "
@@ -961,6 +966,12 @@ def parse_args(argv: list[str]):
         default=None,
         help="write bench/RESULTS.md and README (default: unless --quick)",
     )
+    parser.add_argument(
+        "--out",
+        default="RESULTS",
+        metavar="NAME",
+        help="write bench/NAME.md and bench/name.json; the README only for RESULTS (default)",
+    )
     parser.add_argument("--log-dir", type=Path, help="server logs (default: a temp dir)")
     parser.add_argument(
         "--py-spy",
@@ -979,6 +990,8 @@ def parse_args(argv: list[str]):
         args.write = not args.quick and not args.py_spy
     if args.py_spy:
         args.py_spy.mkdir(parents=True, exist_ok=True)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", args.out):
+        parser.error("--out is a file name in bench/, without .md")
     return args
 
 
@@ -1068,7 +1081,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{report['duration_s'] / 60:.1f} minutes; server logs in {log_dir}", flush=True)
         if args.write:
             write_results(text_table, report, args)
-            log("wrote bench/RESULTS.md, bench/results.json and README.md's Benchmarks")
+            log(f"wrote bench/{args.out}.md, bench/{args.out.lower()}.json" +
+                (" and README.md's Benchmarks" if args.out == "RESULTS" else ""))  # fmt: skip
         else:
             print("\n" + report["details"])
     finally:
