@@ -28,6 +28,7 @@ elif ASYNC_MODE == "gevent":
 elif ASYNC_MODE != "threading":
     raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
 
+import gc  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
@@ -164,6 +165,15 @@ def _raise_open_file_limit() -> int:
     return soft
 
 
+def _freeze_what_lives_forever() -> None:
+    """Move every object made so far (modules, the app, SQLAlchemy's tables and compiled
+    queries: ~120,000) out of the garbage collector's sight: they live as long as the
+    process, yet each full collection walked them all, ~35 ms with the loop stopped, which
+    another client felt as an ack's p99 (x3-x7 of quiet while one user floods events)."""
+    gc.collect()
+    gc.freeze()
+
+
 def main() -> None:
     config = {"ASYNC_MODE": ASYNC_MODE, "RUN_IN_THREAD": _run_in_thread()}
     if ASYNC_MODE == "eventlet":
@@ -176,6 +186,7 @@ def main() -> None:
 
         config["WSGI_MARK_HANDLED"] = mark_handled
     app = create_app(config)
+    _freeze_what_lives_forever()
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()

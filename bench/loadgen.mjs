@@ -19,6 +19,8 @@
 //   ingest   K clients in rooms of their own, each sending the next message on the ack
 //   abuse    one client's send_message ack round trip, quiet and then while someone
 //            registers accounts, sends 900 kB frames unauthenticated, or floods typing
+//            (the flooder is a worker thread with an event loop of its own, so that the
+//            flood's own work in Node is not counted in the probe's round trips)
 //
 //   echo '{"scenario":"fanout", ...}' | node bench/loadgen.mjs
 
@@ -26,9 +28,11 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { io } from "socket.io-client";
 
-const cfg = JSON.parse(process.argv[2] ?? readFileSync(0, "utf8"));
+// A worker thread (the typing flooder of the abuse scenario) gets its cfg from its parent.
+const cfg = isMainThread ? JSON.parse(process.argv[2] ?? readFileSync(0, "utf8")) : workerData;
 const URL = cfg.url;
 const PID = cfg.server_pid;
 const CLK_TCK = cfg.clk_tck ?? 100;
@@ -742,7 +746,7 @@ function sendBigFrame(frame) {
   });
 }
 
-function startAttack(kind, flooder) {
+function startAttack(kind, flooderToken) {
   const counts = {};
   let running = true;
   const loops = [];
@@ -775,13 +779,18 @@ function startAttack(kind, flooder) {
       sendBigFrame(frame).then((outcome) => countInto(counts, outcome));
     });
   } else if (kind === "typing") {
+    const flooder = new Worker(new globalThis.URL(import.meta.url), {
+      workerData: { ...cfg, scenario: "flood", token: flooderToken, quiet: true },
+    });
+    const finished = new Promise((resolve, reject) => {
+      flooder.once("message", resolve);
+      flooder.once("error", reject);
+    });
     loops.push(
       (async () => {
-        while (running) {
-          for (let i = 0; i < 50; i++) flooder.emit("typing_status", { room: cfg.room, typing: true });
-          counts.sent = (counts.sent ?? 0) + 50;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+        while (running) await sleep(50);
+        flooder.postMessage("stop");
+        Object.assign(counts, await finished);
       })(),
     );
   }
@@ -816,11 +825,10 @@ async function probe(socket, seconds) {
 async function scenarioAbuse() {
   const [victimToken, flooderToken] = cfg.tokens;
   const { socket: victim } = await connectOne(victimToken);
-  const { socket: flooder } = await connectOne(flooderToken);
-  for (const socket of [victim, flooder]) await emitAck(socket, "joined_room", { room: cfg.room });
+  await emitAck(victim, "joined_room", { room: cfg.room });
   const phases = [];
   for (const kind of cfg.phases) {
-    const stop = startAttack(kind, flooder);
+    const stop = startAttack(kind, flooderToken);
     await sleep(cfg.settle_ms ?? 300);
     const start = mark();
     const { rtts, errors } = await probe(victim, cfg.phase_s);
@@ -829,8 +837,26 @@ async function scenarioAbuse() {
     log(`abuse ${kind}: ack p50=${phases.at(-1).ack_ms.p50} p99=${phases.at(-1).ack_ms.p99}`);
   }
   close(victim);
-  close(flooder);
   return { phases };
+}
+
+// In a worker thread: one user floods typing_status into cfg.room, 50 emits per turn of
+// its event loop, until the parent says stop; answers {sent}.
+async function scenarioFlood() {
+  const { socket } = await connectOne(cfg.token);
+  await emitAck(socket, "joined_room", { room: cfg.room });
+  let running = true;
+  parentPort.once("message", () => {
+    running = false;
+  });
+  let sent = 0;
+  while (running) {
+    for (let i = 0; i < 50; i++) socket.emit("typing_status", { room: cfg.room, typing: true });
+    sent += 50;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  close(socket);
+  return { sent };
 }
 
 const scenarios = {
@@ -844,6 +870,11 @@ const scenarios = {
 };
 
 async function main() {
+  if (!isMainThread) {
+    parentPort.postMessage(await scenarioFlood());
+    parentPort.close();
+    return;
+  }
   const run = scenarios[cfg.scenario];
   if (!run) throw new Error(`unknown scenario ${cfg.scenario}`);
   const started = mark();
@@ -857,8 +888,9 @@ async function main() {
 }
 
 main().then(
-  () => setTimeout(() => process.exit(0), 200),
+  () => isMainThread && setTimeout(() => process.exit(0), 200),
   (err) => {
+    if (!isMainThread) throw err; // the parent's "error" event
     console.error(err?.stack ?? err);
     process.stdout.write(`${JSON.stringify({ scenario: cfg.scenario, error: String(err) })}\n`);
     setTimeout(() => process.exit(1), 200);
