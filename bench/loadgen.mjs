@@ -840,8 +840,11 @@ async function scenarioAbuse() {
   return { phases };
 }
 
-// In a worker thread: one user floods typing_status into cfg.room, 50 emits per turn of
-// its event loop, until the parent says stop; answers {sent}.
+// In a worker thread: one user floods typing_status into cfg.room at cfg.flood_rate
+// events/s (50 every 10 ms by default: ten times what the server reads from one
+// connection; as fast as Node can go, the flood's own buffering and garbage collection
+// took the CPU this 2-core machine's server needs, which is not what a remote attacker
+// does to it), until the parent says stop; answers {sent}.
 async function scenarioFlood() {
   const { socket } = await connectOne(cfg.token);
   await emitAck(socket, "joined_room", { room: cfg.room });
@@ -850,10 +853,12 @@ async function scenarioFlood() {
     running = false;
   });
   let sent = 0;
+  const started = now();
+  const rate = cfg.flood_rate ?? 5000;
   while (running) {
-    for (let i = 0; i < 50; i++) socket.emit("typing_status", { room: cfg.room, typing: true });
-    sent += 50;
-    await new Promise((resolve) => setImmediate(resolve));
+    const due = Math.floor(((now() - started) / 1000) * rate);
+    for (; sent < due; sent++) socket.emit("typing_status", { room: cfg.room, typing: true });
+    await sleep(10);
   }
   close(socket);
   return { sent };
