@@ -168,8 +168,8 @@ def _raise_open_file_limit() -> int:
 def _freeze_what_lives_forever() -> None:
     """Move every object made so far (modules, the app, SQLAlchemy's tables and compiled
     queries: ~120,000) out of the garbage collector's sight: they live as long as the
-    process, yet each full collection walked them all, ~35 ms with the loop stopped, which
-    another client felt as an ack's p99 (x3-x7 of quiet while one user floods events)."""
+    process, yet each full collection walked them all (35 ms with the loop stopped,
+    measured right after create_app; 0.0 ms after the freeze)."""
     gc.collect()
     gc.freeze()
 
