@@ -309,8 +309,8 @@ class Database:
         sys.path.insert(0, str(ROOT))
         from sqlalchemy import select
 
-        import auth
         from app import create_app
+        from chat import accounts
         from models import User, db
 
         app = create_app(
@@ -321,7 +321,7 @@ class Database:
             users = db.session.scalars(
                 select(User).where(User.username.like(f"{USER_PREFIX}%")).order_by(User.id)
             ).all()
-            tokens = [auth.issue_token(user) for user in users]
+            tokens = [accounts.issue_token(user)["token"] for user in users]
             db.session.remove()
             db.engine.dispose()
         return tokens

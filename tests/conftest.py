@@ -15,7 +15,8 @@ import redis
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
-from app import _database_url, create_app
+from app import create_app
+from config import database_url as _database_url
 from events import socketio
 from models import db
 from tests.helpers import csrf_token

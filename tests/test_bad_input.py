@@ -163,7 +163,7 @@ def test_without_an_ack_errors_arrive_as_chat_error(pair):
     assert received == [
         (
             "chat_error",
-            {"event": "send_message", "code": "invalid_payload", "message": "message is empty"},
+            {"event": "send_message", "code": "invalid_payload", "message": "message: is empty"},
         ),
         (
             "chat_error",
@@ -220,7 +220,7 @@ def test_unknown_events_are_refused(pair):
 
 
 def test_a_crashing_handler_rolls_back_answers_and_leaks_no_connection(pair, app, monkeypatch):
-    import chat
+    from chat import groupcommit
     from models import db
 
     alice, bob = pair
@@ -229,7 +229,7 @@ def test_a_crashing_handler_rolls_back_answers_and_leaks_no_connection(pair, app
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(chat, "store_message", explode)
+        patch.setattr(groupcommit, "store", explode)
         ack = send(alice, "r", "this one fails")
         assert ack == {
             "ok": False,

@@ -77,11 +77,11 @@ def test_joins_pay_for_the_history_they_are_sent(connect, app):
     join(alice, "big")
     _bulk_insert(app, "big", "alice", 0)
     with app.app_context():
-        import chat
+        from chat import rooms
         from models import Message, db
 
-        room_id = chat.find_room("big")[0]
-        user_id = chat.lookup_user("alice").id
+        room_id = rooms.find("big")[0]
+        user_id = rooms.lookup_user("alice").id
         db.session.add_all(
             Message(room_id=room_id, user_id=user_id, body="x" * 4000) for _ in range(230)
         )
@@ -100,7 +100,7 @@ def test_joins_pay_for_the_history_they_are_sent(connect, app):
 
 
 def test_a_replay_too_big_to_send_whole_becomes_a_reset_page(connect, app):
-    import chat
+    from chat import rooms
 
     alice, bob = connect("alice"), connect("bob")
     join(alice, "r")
@@ -108,7 +108,7 @@ def test_a_replay_too_big_to_send_whole_becomes_a_reset_page(connect, app):
     with app.app_context():
         from models import Message, db
 
-        room_id, user_id = chat.find_room("r")[0], chat.lookup_user("alice").id
+        room_id, user_id = rooms.find("r")[0], rooms.lookup_user("alice").id
         db.session.add_all(
             Message(room_id=room_id, user_id=user_id, body="y" * 4000) for _ in range(300)
         )

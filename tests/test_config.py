@@ -4,7 +4,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import _database_url, _instance_secret_key, _origins, create_app
+from app import _instance_secret_key, create_app
+from config import database_url as _database_url
+from config import origins as _origins
 
 
 def test_a_missing_secret_key_is_made_once_and_reused(tmp_path, caplog):

@@ -5,7 +5,7 @@ from flask import request
 from werkzeug.exceptions import NotFound
 from werkzeug.test import EnvironBuilder
 
-import auth
+from chat import identity
 from events import socketio
 from tests.helpers import events, join, send
 
@@ -90,7 +90,7 @@ def test_socket_event_contexts_skip_url_matching_and_http_requests_keep_it(app):
     environ = EnvironBuilder(path="/socket.io/", query_string="EIO=4").get_environ()
     with app.request_context(environ):  # the connect itself: an ordinary request context
         assert isinstance(request.routing_exception, NotFound)
-    environ[auth.IDENTIFIED_SOCKET] = True  # what a connect that found its user sets
+    environ[identity.IDENTIFIED_SOCKET] = True  # what a connect that found its user sets
     with app.request_context(environ):
         assert request.routing_exception is None and request.url_rule is None
     with app.test_request_context("/login"):

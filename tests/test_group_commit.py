@@ -5,8 +5,8 @@ import threading
 
 from sqlalchemy import text
 
-import chat
-from models import db
+from chat import groupcommit, rooms
+from models import db, utcnow
 from tests.helpers import join
 
 
@@ -14,13 +14,13 @@ def _room_and_user(app, connect):
     alice = connect("alice")
     join(alice, "r")
     with app.app_context():
-        return chat.find_room("r")[0], chat.lookup_user("alice").id
+        return rooms.find("r")[0], rooms.lookup_user("alice").id
 
 
 def test_concurrent_sends_each_get_their_own_row(app, connect, monkeypatch):
     room_id, user_id = _room_and_user(app, connect)
     batches = []
-    insert = chat._insert_messages
+    insert = groupcommit.insert_messages
 
     def recorded(batch):
         batches.append(len(batch))
@@ -28,7 +28,7 @@ def test_concurrent_sends_each_get_their_own_row(app, connect, monkeypatch):
             gate.wait(5)  # hold the first commit so the others pile up behind it
         insert(batch)
 
-    monkeypatch.setattr(chat, "_insert_messages", recorded)
+    monkeypatch.setattr(groupcommit, "insert_messages", recorded)
     gate = threading.Event()
     results: dict[int, tuple] = {}
 
@@ -36,7 +36,7 @@ def test_concurrent_sends_each_get_their_own_row(app, connect, monkeypatch):
         # Every third message has no client_id; 10 and 11 share one (a retry racing).
         client_id = None if i % 3 == 0 else ("dup" if i in (10, 11) else f"c{i}")
         with app.app_context():
-            results[i] = (client_id, chat.store_message(room_id, user_id, f"m{i}", client_id))
+            results[i] = (client_id, groupcommit.store(room_id, user_id, f"m{i}", client_id))
 
     threads = [threading.Thread(target=sender, args=(i,)) for i in range(30)]
     for thread in threads:
@@ -68,11 +68,11 @@ def test_one_bad_row_does_not_fail_the_batch(app, connect, monkeypatch):
     room_id, user_id = _room_and_user(app, connect)
     with app.app_context():
         batch = [
-            chat.NewMessage(room_id, user_id, "fine", None, chat.utcnow()),
-            chat.NewMessage(room_id + 1000, user_id, "no such room", None, chat.utcnow()),
-            chat.NewMessage(room_id, user_id, "also fine", "c", chat.utcnow()),
+            groupcommit.NewMessage(room_id, user_id, "fine", None, utcnow()),
+            groupcommit.NewMessage(room_id + 1000, user_id, "no such room", None, utcnow()),
+            groupcommit.NewMessage(room_id, user_id, "also fine", "c", utcnow()),
         ]
-        chat.GroupCommit()._store(batch)
+        groupcommit.GroupCommit()._store(batch)
     good, bad, other = batch
     assert good.id and good.created and other.id and other.created
     assert bad.error is not None and bad.id is None

@@ -12,9 +12,9 @@ import pytest
 import werkzeug.security
 from sqlalchemy import delete, func, select
 
-import auth as auth_module
-import chat
+import api
 from app import create_app
+from chat import accounts, errors, summaries
 from models import Membership, Message, User, db
 from tests.conftest import PASSWORD, base_config
 from tests.helpers import csrf_token, join, send
@@ -163,7 +163,7 @@ def test_parallel_guesses_get_no_more_answers_than_the_limit(app, auth, monkeypa
         barrier.wait()  # every guess has passed the limit check before any is counted
         return check(password_hash, password)
 
-    monkeypatch.setattr(auth_module, "check_password_hash", check_together)
+    monkeypatch.setattr(accounts, "check_password_hash", check_together)
     codes: list[int] = []
 
     def guess(i: int) -> None:
@@ -315,7 +315,7 @@ def test_a_server_failure_is_internal_error_not_unavailable(app, client, auth, m
     def broken(_user_id):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(chat, "room_summaries", broken)
+    monkeypatch.setattr(summaries, "room_summaries", broken)
     auth.register("alice")
     headers = {"Authorization": f"Bearer {auth.token('alice')}"}
     response = client.get("/api/rooms", headers=headers)
@@ -327,8 +327,9 @@ def test_a_server_failure_is_internal_error_not_unavailable(app, client, auth, m
 
 
 def test_status_table_is_shared_by_routes():
-    assert chat.HTTP_STATUS["unavailable"] == 503 and chat.HTTP_STATUS["internal_error"] == 500
-    assert auth_module.json_error(chat.Failure("not_found", "x"))[1] == 404
+    assert errors.HTTP_STATUS["unavailable"] == 503
+    assert errors.HTTP_STATUS["internal_error"] == 500
+    assert api.json_error(errors.Failure("not_found", "x"))[1] == 404
 
 
 def test_deleting_a_user_deletes_their_rows_on_every_database(app, connect):

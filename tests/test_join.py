@@ -114,7 +114,8 @@ def test_exactly_1000_missed_are_replayed_in_full(connect, app):
 
 
 def _bulk_insert(app, room_name, username, count):
-    from chat import find_room, lookup_user
+    from chat.rooms import find as find_room
+    from chat.rooms import lookup_user
     from models import Message, db
 
     with app.app_context():

@@ -141,7 +141,7 @@ def test_a_rate_limited_send_without_ack_says_when_to_retry(connect):
 
 @pytest.mark.app_config(RATE_LIMIT="3/10seconds")
 def test_a_failed_send_does_not_count(connect, monkeypatch):
-    import chat
+    from chat import groupcommit
 
     alice = connect("alice")
     join(alice, "r")
@@ -150,7 +150,7 @@ def test_a_failed_send_does_not_count(connect, monkeypatch):
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(chat, "store_message", down)
+        patch.setattr(groupcommit, "store", down)
         for _ in range(3):
             assert send(alice, "r", "lost")["error"]["code"] == "internal_error"
     for i in range(3):
@@ -191,19 +191,19 @@ def test_refused_sends_do_not_count_against_the_limit(connect):
 def test_a_retry_is_decided_by_the_insert_in_one_round_trip(connect, monkeypatch):
     """No lookup before the insert: the unique constraint decides (so two racing sends
     with one client_id are stored once), and only a retry reads the first message back."""
-    import chat
+    from chat import groupcommit
 
     alice, bob = connect("alice"), connect("bob")
     join(alice, "r")
     join(bob, "r")
-    lookup = chat.find_by_client_id
+    lookup = groupcommit.find_by_client_id
     calls = []
 
     def counted(*args):
         calls.append(args)
         return lookup(*args)
 
-    monkeypatch.setattr(chat, "find_by_client_id", counted)
+    monkeypatch.setattr(groupcommit, "find_by_client_id", counted)
     first = send(alice, "r", "once", client_id="race")
     assert calls == []
     events(bob)

@@ -8,7 +8,7 @@ import contextlib
 import pytest
 from sqlalchemy import event, select
 
-import auth as auth_module
+from chat import identity as identities
 from events import socketio
 from models import User, db
 from tests.conftest import PASSWORD
@@ -18,17 +18,20 @@ NEW_PASSWORD = "a brand new password"
 
 
 @pytest.fixture
-def ended(app):
-    """Every sessions_ended signal the app sends, as (user_id, session_id)."""
+def ended(app, monkeypatch):
+    """Every sign_out control action the app publishes (after its commit), as (user_id,
+    session_id)."""
     received: list[tuple[int, str | None]] = []
+    control = app.extensions["control"]
+    publish = control.publish
 
-    def record(sender, user_id, session_id):
-        assert sender is app
-        received.append((user_id, session_id))
+    def record(action):
+        if action["do"] == "sign_out":
+            received.append((action["user"], action["session"]))
+        publish(action)
 
-    auth_module.sessions_ended.connect(record, sender=app)
-    yield received
-    auth_module.sessions_ended.disconnect(record, sender=app)
+    monkeypatch.setattr(control, "publish", record)
+    return received
 
 
 def browser(app, auth, username: str = "alice"):
@@ -63,7 +66,7 @@ def can_connect(app, **kwargs) -> bool:
 
 def session_id_of(app, client) -> str:
     with client.session_transaction() as saved:
-        return saved[auth_module.SESSION_KEY]
+        return saved[identities.SESSION_KEY]
 
 
 def user_id(app, username: str) -> int:
@@ -310,27 +313,27 @@ def test_socket_user_gives_id_username_and_session_in_one_primary_key_read(app, 
 
     with app.test_request_context():
         with statements(app) as seen:
-            identity = auth_module.socket_user({"token": token})
+            identity = identities.socket_user({"token": token})
         assert (identity.id, identity.username, identity.session_id) == (uid, "alice", None)
         assert len(seen) == 1
         with statements(app) as seen:  # known now: no read at all
-            assert auth_module.socket_user({"token": token}).id == uid
+            assert identities.socket_user({"token": token}).id == uid
         assert seen == []
 
     cookie = alice.get_cookie("session").value
     with app.test_request_context(headers={"Cookie": f"session={cookie}"}):
         with statements(app) as seen:
-            identity = auth_module.socket_user(None)
+            identity = identities.socket_user(None)
         assert (identity.id, identity.username, identity.session_id) == (uid, "alice", sid)
         assert len(seen) == 1
 
     with app.test_request_context(headers=bearer(token)):
-        identity = auth_module.socket_user({})
+        identity = identities.socket_user({})
         assert (identity.id, identity.session_id) == (uid, None)
     with app.test_request_context():
         with statements(app) as seen:
-            assert auth_module.socket_user({"token": "forged"}) is None
-            assert auth_module.socket_user(None) is None
+            assert identities.socket_user({"token": "forged"}) is None
+            assert identities.socket_user(None) is None
         assert seen == []
 
 

@@ -24,7 +24,7 @@ def test_typing_reaches_the_others_only(connect):
 def test_typing_is_relayed_on_news_only(connect, monkeypatch):
     """A refresh within 3 s is not news; after 3 s it is (receivers fade an indicator
     after ~5 s), so a typing flood reaches the room at most once per 3 s."""
-    import presence
+    from chat import presence
 
     now = [1000.0]
     monkeypatch.setattr(presence.time, "monotonic", lambda: now[0])

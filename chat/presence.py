@@ -16,18 +16,63 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import redis
+from flask import current_app
+
+from chat import outbox
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+def current() -> Presence:
+    """The presence of this app (in this process, or shared through Redis)."""
+    return current_app.extensions["presence"]
+
+
+def arrive(connection: Connection) -> None:
+    """A connection opened; its direct peers' watchers hear when it is the user's first."""
+    if current().connect(connection):
+        _presence_changed(connection, True)
+
+
+def depart(sid: str) -> None:
+    """A connection closed: it leaves every room it had open (announced where it was the
+    user's last), and its user goes offline with their last connection."""
+    connection, gone, offline = current().disconnect(sid)
+    if connection is None:
+        return
+    for room in gone:
+        person = {"room": room, "username": connection.username}
+        outbox.emit("leave_room_announcement", person, outbox.open_channel(room))
+    if offline:
+        _presence_changed(connection, False)
+
+
+def _presence_changed(connection: Connection, online: bool) -> None:
+    news = {"username": connection.username, "online": online}
+    outbox.emit("presence_changed", news, outbox.peer_channel(connection.user_id))
+
+
+def typing(me: Connection, room: str, typing: bool) -> None:
+    """Record typing state; the others with the room open hear of it when it is news."""
+    if current().set_typing(room, me.username, typing):
+        news = {"room": room, "username": me.username, "typing": typing}
+        outbox.emit("typing_on", news, outbox.open_channel(room), skip_sender=True)
+
+
+@dataclass(frozen=True, slots=True)
 class OpenRoom:
+    """A room a connection has open: what its events need without a database read."""
+
+    name: str
     id: int
     peer_id: int | None = None  # the other user of a direct room
 
 
 @dataclass(eq=False)
 class Connection:
+    """One socket of a user: who it is, and what it has open or watches."""
+
+    sid: str
     user_id: int
     username: str
     session_id: str | None = None  # the browser session it was opened with, if any
@@ -50,8 +95,9 @@ class Presence:
 
     # --- connections of this process --------------------------------------------------
 
-    def connect(self, sid: str, connection: Connection) -> bool:
+    def connect(self, connection: Connection) -> bool:
         """Register a connection; True when it is its user's first anywhere."""
+        sid = connection.sid
         with self._lock:
             self._connections[sid] = connection
             self._by_user[connection.user_id].add(sid)
@@ -88,8 +134,9 @@ class Presence:
         connection = self._connections.get(sid)
         return connection.rooms.get(room) if connection else None
 
-    def join(self, sid: str, room: str, open_room: OpenRoom) -> bool:
+    def join(self, sid: str, open_room: OpenRoom) -> bool:
         """Open the room on the connection; True when its user did not have it open before."""
+        room = open_room.name
         with self._lock:
             connection = self._connections[sid]
             if room in connection.rooms:

@@ -1,9 +1,10 @@
-"""Rate limits: the per-user message limit and per-connection event budgets.
+"""Rate limits: one moving window (per user, per address), and per-connection budgets.
 
-``MessageLimit`` is a moving window (at most N events in any W seconds) counted in this
-process, or in Redis when several processes serve one deployment. A hit can be refunded
-(a send that then fails, or turns out to be a retry, does not count), and a refusal says
-when the next event would pass (``retry_after``).
+``MovingWindow`` allows at most N events per key in any W seconds, counted in this
+process, or in Redis when several processes serve one deployment (``RedisMovingWindow``).
+A hit can be refunded (a send that then fails, or turns out to be a retry, does not
+count), and a refusal says when the next event would pass (``retry_after``). It limits
+messages per user, failed sign-ins per address and name, and new accounts per address.
 
 ``Budgets`` are token buckets kept on the connection itself, so checking one costs no
 I/O: a person's burst passes, a flood is refused, the connection stays up.
@@ -46,7 +47,11 @@ class Hit:
     token: object
 
 
-class MessageLimit:
+def _key(parts: tuple) -> str:
+    return ":".join(map(str, parts))
+
+
+class MovingWindow:
     """At most ``count`` events per key in any ``window`` seconds, in this process."""
 
     def __init__(self, spec: str, clock=time.monotonic) -> None:
@@ -57,20 +62,13 @@ class MessageLimit:
         self._lock = threading.Lock()
         self._events: defaultdict[str, deque[float]] = defaultdict(deque)
 
-    def hit(self, key: object) -> Hit | float:
+    def hit(self, *key: object) -> Hit | float:
         """Count one event: a ``Hit``, or the seconds to wait when over the limit."""
-        key = str(key)
-        if not self.enabled:
-            return Hit(key, None)
-        now = self._clock()
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.count:
-                return max(0.001, events[0] + self.window - now)
-            events.append(now)
-            return Hit(key, now)
+        return self._hit_here(_key(key))
+
+    def allows(self, *key: object) -> bool:
+        """Whether one more event would pass (counts nothing)."""
+        return not self.enabled or self._count_here(_key(key)) < self.count
 
     def refund(self, hit: Hit) -> None:
         if hit.token is None:
@@ -82,13 +80,41 @@ class MessageLimit:
             if not events:
                 self._events.pop(hit.key, None)
 
+    def _live(self, key: str, now: float) -> deque[float]:
+        events = self._events[key]
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        return events
+
+    def _hit_here(self, key: str) -> Hit | float:
+        if not self.enabled:
+            return Hit(key, None)
+        now = self._clock()
+        with self._lock:
+            events = self._live(key, now)
+            if len(events) >= self.count:
+                return max(0.001, events[0] + self.window - now)
+            events.append(now)
+            return Hit(key, now)
+
+    def _count_here(self, key: str) -> int:
+        with self._lock:
+            count = len(self._live(key, self._clock()))
+            if not count:
+                self._events.pop(key, None)
+            return count
+
 
 # Members are unique tokens scored by Redis's own clock, so every process agrees on time.
-_HIT = """
+_NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+"""
+_HIT = (
+    _NOW
+    + """
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return tostring(tonumber(oldest[2]) + window - now)
@@ -97,32 +123,52 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return ''
 """
+)
+_COUNT = _NOW + "return redis.call('ZCARD', KEYS[1])\n"
 
 
-class RedisMessageLimit(MessageLimit):
+class RedisMovingWindow(MovingWindow):
     """The same moving window, shared by every process of a deployment through Redis.
-    Keys carry the deployment's channel, so two deployments never share a budget. While
-    Redis is unreachable each process counts on its own, so sending goes on."""
+    Keys start with ``prefix`` (the deployment's channel), so two deployments never share
+    a budget. While Redis is unreachable each process counts on its own, so serving goes
+    on (``local_fallback``), or the RedisError goes up (a 503): a throttle that guards
+    passwords must not let every process grant its own budget."""
 
-    def __init__(self, spec: str, client, prefix: str) -> None:
+    def __init__(self, spec: str, client, prefix: str, local_fallback: bool = True) -> None:
         super().__init__(spec)
         self._redis = client
         self._prefix = prefix
-        self._script = client.register_script(_HIT)
+        self._local_fallback = local_fallback
+        self._hit_script = client.register_script(_HIT)
+        self._count_script = client.register_script(_COUNT)
 
-    def hit(self, key: object) -> Hit | float:
-        key = f"{self._prefix}{key}"
+    def hit(self, *key: object) -> Hit | float:
+        key = self._prefix + _key(key)
         if not self.enabled:
             return Hit(key, None)
         token = uuid.uuid4().hex
         try:
-            wait = self._script(keys=[key], args=[self.count, self.window, token])
+            wait = self._hit_script(keys=[key], args=[self.count, self.window, token])
         except redis.RedisError as error:
-            log.warning("message limit: Redis unreachable, counting in this process: %s", error)
-            return super().hit(key)
+            if not self._local_fallback:
+                raise
+            log.warning("rate limit: Redis unreachable, counting in this process: %s", error)
+            return self._hit_here(key)
         if wait:
             return max(0.001, float(wait))
         return Hit(key, token)
+
+    def allows(self, *key: object) -> bool:
+        if not self.enabled:
+            return True
+        key = self._prefix + _key(key)
+        try:
+            count = self._count_script(keys=[key], args=[self.count, self.window])
+        except redis.RedisError:
+            if not self._local_fallback:
+                raise
+            count = self._count_here(key)
+        return count < self.count
 
     def refund(self, hit: Hit) -> None:
         if isinstance(hit.token, float):  # counted here while Redis was away
@@ -131,7 +177,16 @@ class RedisMessageLimit(MessageLimit):
             try:
                 self._redis.zrem(hit.key, hit.token)
             except redis.RedisError:
-                log.warning("message limit: could not refund a send (Redis unreachable)")
+                log.warning("rate limit: could not refund an event (Redis unreachable)")
+
+
+def moving_window(
+    spec: str, client, channel: str, name: str, local_fallback: bool = True
+) -> MovingWindow:
+    """The limit ``spec`` for ``name`` (its keys: ``<channel>:limit:<name>:<key>``)."""
+    if client is None:
+        return MovingWindow(spec)
+    return RedisMovingWindow(spec, client, f"{channel}:limit:{name}:", local_fallback)
 
 
 @dataclass(frozen=True)
@@ -145,7 +200,11 @@ class Budget:
 # Per connection: a person's burst passes, a flood meets rate_limited. Joins also pay for
 # the bytes of history they are sent (replay_bytes), after the fact: a join is refused
 # while that budget is in debt.
-EVENT_BUDGETS = {
+#
+# Every handled event has an entry: a socket event registered without one refuses to load
+# (events.chat_event). None means "limited another way", said beside it.
+EVENT_BUDGETS: dict[str, Budget | None] = {
+    "send_message": None,  # per user, across processes: RATE_LIMIT (a MovingWindow)
     "joined_room": Budget(30, 1),
     "leave_room": Budget(30, 1),
     "watch_rooms": Budget(10, 0.2),
@@ -162,7 +221,7 @@ EVENT_BUDGETS = {
 class Budgets:
     """Per-connection budgets by name; the state lives in a dict the connection owns."""
 
-    def __init__(self, budgets: dict[str, Budget], clock=time.monotonic) -> None:
+    def __init__(self, budgets: dict[str, Budget | None], clock=time.monotonic) -> None:
         self.budgets = budgets
         self._clock = clock
 

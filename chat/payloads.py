@@ -1,0 +1,297 @@
+"""Payload models of the core protocol: rooms, messages, typing, reading, watching,
+presence and sessions (docs/protocol.md). Feature modules declare their own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from chat import rules
+from chat.protocol import Ack, Payload, Shape, client_event, refuse, rule, server_event
+
+
+def _room(value: str) -> str:
+    if not rules.is_room_name(value):
+        raise refuse(f"must be a room name ({rules.ROOM_RULE})")
+    return value
+
+
+def _username(value: str) -> str:
+    if not rules.is_username(value):
+        raise refuse(f"must be a username ({rules.USERNAME_RULE})")
+    return value
+
+
+def _message(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise refuse("is empty")
+    if len(text) > rules.MAX_MESSAGE_LENGTH:
+        raise refuse(f"is longer than {rules.MAX_MESSAGE_LENGTH} characters", "too_long")
+    if rules.FORBIDDEN_CHARS_RE.search(text):
+        raise refuse("contains control characters")
+    return text
+
+
+def _client_id(value: str) -> str:
+    if problem := rules.client_id_problem(value):
+        raise refuse(problem)
+    return value
+
+
+RoomName = rule(
+    _room,
+    pattern=f"^({rules.ROOM_PATTERN})$",
+    description="A public room (1-64 of A-Z a-z 0-9 - _ .) or a direct room dm:<a>:<b> "
+    "(both usernames lower-cased and sorted)",
+)
+Username = rule(_username, pattern=f"^{rules.USERNAME_PATTERN}$")
+MessageText = rule(
+    _message,
+    minLength=1,
+    maxLength=rules.MAX_MESSAGE_LENGTH,
+    description="Trimmed (str.strip), then 1-4000 code points; no control characters "
+    "but newline and tab (over 4000: too_long)",
+)
+ClientId = rule(
+    _client_id,
+    minLength=1,
+    maxLength=rules.MAX_CLIENT_ID_LENGTH,
+    description="The sender's id of this message: a retry with the same one is stored once",
+)
+MessageId = Annotated[int, Field(ge=0, le=rules.MAX_ID)]
+PageSize = Annotated[int, Field(ge=1, le=rules.MAX_PAGE_SIZE)]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+# --- what the server sends -----------------------------------------------------------
+
+
+@server_event("recieve_message", "message_edited")
+class Message(Shape):
+    """A message, as stored (recieve_message: a new one; message_edited: its new text)."""
+
+    id: int = Field(description="Grows with every message (one sequence for all rooms)")
+    room: str
+    username: str
+    message: str | None = Field(description="null once deleted")
+    created_at: Timestamp
+    edited_at: Timestamp | None
+    deleted: bool
+    client_id: str | None
+
+
+class Summary(Shape):
+    """A room of the user's, at a glance."""
+
+    room: str
+    kind: Literal["public", "direct"]
+    unread: int = Field(description="Others' undeleted messages newer than your last read id")
+    last_message: Message | None
+    peer: str | SkipJsonSchema[None] = Field(None, description="direct rooms: the other user")
+    peer_online: bool | SkipJsonSchema[None] = Field(
+        None, description="direct rooms: whether the peer has any connection"
+    )
+
+
+@server_event("room_added")
+class RoomAdded(Summary):
+    """You became a member of a room by someone else's action; a watching client sends
+    watch_rooms again to receive it."""
+
+
+@server_event("rejoin_room")
+class RejoinRoom(Shape):
+    """The history a joiner lacks: the newest page, or everything after its last_id."""
+
+    room: str
+    messages: list[Message]
+    has_more: bool
+    reset: bool = Field(description="true: too much was missed; drop what you had")
+
+
+@server_event("join_room_announcement", "leave_room_announcement")
+class RoomPerson(Shape):
+    """Someone opened the room (was not online in it before) or closed it everywhere."""
+
+    room: str
+    username: str
+
+
+@server_event("typing_on")
+class TypingOn(Shape):
+    """Someone in the room started or stopped typing (relayed on news only)."""
+
+    room: str
+    username: str
+    typing: bool
+
+
+@server_event("messages_seen")
+class MessagesSeen(Shape):
+    """A reader's last read id moved forward."""
+
+    room: str
+    username: str
+    message_id: int
+
+
+@server_event("message_deleted")
+class MessageDeleted(Shape):
+    """A message was deleted (its text is gone for good)."""
+
+    room: str
+    id: int
+
+
+@server_event("room_removed")
+class RoomRemoved(Shape):
+    """Your membership of the room ended; your connections no longer have it open."""
+
+    room: str
+
+
+@server_event("presence_changed")
+class PresenceChanged(Shape):
+    """A direct peer's first connection opened or last one closed."""
+
+    username: str
+    online: bool
+
+
+@server_event("signed_out")
+class SignedOut(Shape):
+    """This connection's sign-in ended; the server disconnects it next."""
+
+
+@server_event("chat_error")
+class ChatError(Shape):
+    """A refused event that asked for no ack."""
+
+    event: str
+    code: str
+    message: str
+    retry_after: float | SkipJsonSchema[None] = None
+
+
+# --- client events and their acks ----------------------------------------------------
+
+
+class JoinAck(Ack):
+    room: str
+    online: list[str] = Field(description="Who has the room open, the joiner included")
+    seen: dict[str, int] = Field(description="Members' last read ids")
+
+
+@client_event("joined_room", ack=JoinAck, errors=("not_found",))
+class JoinRoom(Payload):
+    """Open a room ({room}) or a direct room ({peer}); replays what you lack as
+    rejoin_room."""
+
+    room: RoomName | None = None
+    peer: Username | None = None
+    last_id: MessageId | None = Field(None, description="The newest id you already have")
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.room is None) == (self.peer is None):
+            raise refuse("give either room or peer")
+        return self
+
+
+class SendAck(Ack):
+    id: int
+    created_at: Timestamp
+
+
+@client_event("send_message", ack=SendAck, errors=("not_in_room", "too_long"))
+class SendMessage(Payload):
+    """Store a message and emit recieve_message to the room (the sender included)."""
+
+    room: RoomName
+    message: MessageText
+    client_id: ClientId | None = None
+
+
+@client_event("typing_status", ack=Ack, errors=("not_in_room",))
+class TypingStatus(Payload):
+    """Tell the room you are (or stopped) typing."""
+
+    room: RoomName
+    typing: bool
+
+
+class HistoryAck(Ack):
+    messages: list[Message]
+    has_more: bool
+
+
+@client_event("load_history", ack=HistoryAck, errors=("not_found",))
+class LoadHistory(Payload):
+    """A page of the messages older than before_id (the newest page when absent), oldest
+    first. Needs read access, not a join."""
+
+    room: RoomName
+    before_id: MessageId | None = None
+    limit: PageSize | None = None
+
+
+class SeenAck(Ack):
+    room: str
+    message_id: int
+
+
+@client_event("mark_seen", ack=SeenAck, errors=("not_in_room", "not_found"))
+class MarkSeen(Payload):
+    """Move your last read id forward (never back); the others get messages_seen."""
+
+    room: RoomName
+    message_id: MessageId
+
+
+class EditAck(Ack):
+    id: int
+    edited_at: Timestamp
+
+
+@client_event("edit_message", ack=EditAck, errors=("not_in_room", "not_found", "too_long"))
+class EditMessage(Payload):
+    """Replace the text of your own message; the room gets message_edited."""
+
+    room: RoomName
+    id: MessageId
+    message: MessageText
+
+
+class DeleteAck(Ack):
+    id: int
+
+
+@client_event("delete_message", ack=DeleteAck, errors=("not_in_room", "not_found"))
+class DeleteMessage(Payload):
+    """Delete your own message; the room gets message_deleted."""
+
+    room: RoomName
+    id: MessageId
+
+
+class LeaveAck(Ack):
+    room: str
+
+
+@client_event("leave_room", ack=LeaveAck, errors=("not_in_room",))
+class LeaveRoom(Payload):
+    """Close the room on this connection (a watched room stays watched)."""
+
+    room: RoomName
+
+
+class WatchAck(Ack):
+    rooms: list[Summary]
+
+
+@client_event("watch_rooms", ack=WatchAck)
+class WatchRooms(Payload):
+    """Receive the messages, edits and deletes of every room you are a member of."""

@@ -1,0 +1,152 @@
+"""Rooms and memberships: finding rooms by name, naming a room by ``room`` or ``peer``,
+creating it on first join, members and their read positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, literal, select
+
+from chat import rules, sql
+from chat.errors import Failure, invalid, not_found
+from chat.rules import NOT_YOURS
+from chat.sql import P, memberships, rooms, users
+from models import utcnow
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    name: str
+    id: int  # 0 until the room exists
+    kind: str  # "public" or "direct"
+    peer: UserRef | None = None  # the other user of a direct room
+
+
+_USER_BY_NAME = select(users.c.id, users.c.username).where(
+    func.lower(users.c.username) == func.lower(P("name"))
+)
+_ROOM_BY_NAME = select(rooms.c.id, rooms.c.kind).where(rooms.c.name == P("name"))
+_INSERT_ROOM = sql.per_dialect(
+    lambda insert: (
+        insert(rooms)
+        .values(name=P("name"), kind=P("kind"), created_at=P("now"))
+        .on_conflict_do_nothing()
+    )
+)
+_ADD_MEMBER = sql.per_dialect(
+    lambda insert: (
+        insert(memberships)
+        .values(room_id=P("room_id"), user_id=P("user_id"), joined_at=P("now"))
+        .on_conflict_do_nothing()
+    )
+)
+# UPDATE reserves bind names equal to column names, so these say rid/uid.
+_THE_MEMBERSHIP = (memberships.c.room_id == P("rid"), memberships.c.user_id == P("uid"))
+_REMOVE_MEMBER = memberships.delete().where(*_THE_MEMBERSHIP)
+_IS_MEMBER = select(literal(1)).where(*_THE_MEMBERSHIP)
+_SEEN_BY = (
+    select(users.c.username, memberships.c.last_read_id)
+    .join_from(memberships, users, memberships.c.user_id == users.c.id)
+    .where(memberships.c.room_id == P("room_id"), memberships.c.last_read_id.is_not(None))
+)
+
+
+def lookup_user(username: str) -> UserRef | None:
+    """The id and canonical name of the user with this name in any letter case."""
+    row = sql.run(_USER_BY_NAME, name=username).first()
+    return UserRef(row.id, row.username) if row else None
+
+
+def users_by_name(names: list[str]) -> dict[str, UserRef]:
+    """Users by lower-cased name."""
+    if not names:
+        return {}
+    rows = sql.connection().execute(
+        select(users.c.id, users.c.username).where(func.lower(users.c.username).in_(names))
+    )
+    return {row.username.lower(): UserRef(row.id, row.username) for row in rows}
+
+
+def _room_cache() -> dict[str, tuple[int, str]]:
+    # Rooms are never renamed or deleted, so a name's id can be kept for the process.
+    return current_app.extensions.setdefault("room_ids", {})
+
+
+def find(name: str) -> tuple[int, str] | None:
+    """(id, kind) of the named room, or None."""
+    cache = _room_cache()
+    found = cache.get(name)
+    if found is None:
+        row = sql.run(_ROOM_BY_NAME, name=name).first()
+        if row is None:
+            return None
+        found = cache[name] = (row.id, row.kind)
+    return found
+
+
+def _get_or_create(name: str, kind: str) -> int:
+    found = find(name)
+    if found is None:
+        # ON CONFLICT: two first joins may race to create it.
+        sql.run(_INSERT_ROOM, name=name, kind=kind, now=utcnow())
+        found = find(name)
+    return found[0]
+
+
+def add_member(room_id: int, user_id: int) -> bool:
+    """Make the user a member; True when they were not one before."""
+    return sql.run(_ADD_MEMBER, room_id=room_id, user_id=user_id, now=utcnow()).rowcount == 1
+
+
+def remove_member(room_id: int, user_id: int) -> bool:
+    return sql.run(_REMOVE_MEMBER, rid=room_id, uid=user_id).rowcount == 1
+
+
+def is_member(room_id: int, user_id: int) -> bool:
+    return sql.run(_IS_MEMBER, rid=room_id, uid=user_id).first() is not None
+
+
+def seen_by(room_id: int) -> dict[str, int]:
+    """Each member's last read message id, for members that have one."""
+    return dict(sql.run(_SEEN_BY, room_id=room_id).all())
+
+
+def resolve(me: UserRef, room: str | None, peer: str | None) -> RoomRef | Failure:
+    """The room a client names by ``room`` or by ``peer`` (valid names); nothing is
+    created."""
+    if peer is not None:
+        if peer.lower() == me.username.lower():
+            return invalid("peer: a direct chat needs another user")
+        other = lookup_user(peer)
+        if other is None:
+            return not_found(f"no user named {peer}")
+        return RoomRef(rules.direct_room_name(me.username, other.username), 0, "direct", other)
+    participants = rules.direct_participants(room)
+    if participants is None:
+        found = find(room)
+        return RoomRef(room, found[0] if found else 0, "public")
+    if me.username.lower() not in participants:
+        return NOT_YOURS
+    other = lookup_user(rules.other_participant(room, me.username))
+    if other is None:
+        return not_found("the other user of this direct room does not exist")
+    return RoomRef(room, 0, "direct", other)
+
+
+def enter(me: UserRef, room: RoomRef) -> tuple[RoomRef, bool, bool]:
+    """Create the room if new and make ``me`` (and a direct room's peer) members.
+
+    Returns the room with its id, whether ``me`` is a new member, and whether the peer
+    of a direct room is (again) a member by this action.
+    """
+    room_id = room.id or _get_or_create(room.name, room.kind)
+    joined = add_member(room_id, me.id)
+    peer_added = room.peer is not None and add_member(room_id, room.peer.id)
+    return RoomRef(room.name, room_id, room.kind, room.peer), joined, peer_added

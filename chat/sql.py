@@ -1,0 +1,85 @@
+"""The database connection of a socket event or request, and statements built once.
+
+Domain functions run per message, so they speak SQL through SQLAlchemy Core on one
+autocommit connection per event (``connection()``): a statement is one round trip with its
+commit, nothing is loaded into ORM objects, and what the caller already knows (user id,
+username, room id) is never read again.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models import EVENTS_BIND, Membership, Message, Room, User, UserSession, db
+
+users, sessions, rooms, memberships, messages = (
+    User.__table__,
+    UserSession.__table__,
+    Room.__table__,
+    Membership.__table__,
+    Message.__table__,
+)
+
+P = bindparam  # statements take their values as named parameters
+
+
+def connection() -> Connection:
+    """The autocommit connection of this event or request, opened on first use and
+    returned to the pool when its app context ends (``close``)."""
+    found = g.get("_chat_connection")
+    if found is None:
+        found = g._chat_connection = db.engines[EVENTS_BIND].connect()
+    return found
+
+
+def close(_exc=None) -> None:
+    found = g.pop("_chat_connection", None)
+    if found is not None:
+        found.close()
+
+
+def dialect() -> str:
+    return connection().dialect.name
+
+
+def run(statement, **params):
+    """Execute a statement built once at import (building one per call costs more than
+    running it: ~600 us against ~250 us for a history page on PostgreSQL); a dict holds
+    one statement per dialect."""
+    if isinstance(statement, dict):
+        statement = statement[dialect()]
+    return connection().execute(statement, params)
+
+
+def per_dialect(build) -> dict:
+    """One statement per dialect, for INSERT ... ON CONFLICT."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+def in_room(room_id):
+    """room_id = :room, said as a range and ordered by (room_id, id), so PostgreSQL walks
+    ix_messages_room_history: told room_id = x, it may walk the primary key backwards
+    instead, filtering, when x holds most of the table (it assumes the room's messages are
+    spread evenly) — for the newest page of a room of a million messages written before
+    the others' that read every newer message of every other room (1.4 ms, not 0.07)."""
+    return messages.c.room_id >= room_id, messages.c.room_id <= room_id
+
+
+NEWEST_FIRST = (messages.c.room_id.desc(), messages.c.id.desc())
+
+# What a Message is made of (``messages.message_dict``), with its author's name.
+MESSAGE_COLUMNS = (
+    messages.c.id,
+    users.c.username,
+    messages.c.body,
+    messages.c.client_id,
+    messages.c.created_at,
+    messages.c.edited_at,
+    messages.c.deleted,
+)
+
+
+def messages_query():
+    return select(*MESSAGE_COLUMNS).join_from(messages, users, messages.c.user_id == users.c.id)

@@ -1,0 +1,265 @@
+"""The Socket.IO plumbing under the handlers: the JSON codec, the Redis message queue,
+guards that run before python-socketio parses or dispatches a packet, whether an event
+asked for an ack, the count of events in flight (SIGTERM), and control actions that reach
+a user's connections on every process.
+
+Everything here wraps a private hook of python-socketio, python-engineio or redis-py,
+named and checked by ``tests/test_internals.py``: a library upgrade that moves one fails
+there, not in production.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+import orjson
+import redis
+import socketio as socketio_server
+from socketio import packet as socketio_packet
+
+from chat.errors import Failure, invalid, rate_limited
+
+log = logging.getLogger(__name__)
+
+# Names python-socketio dispatches to the transport's own handlers; a client must not
+# use them. ("*" is python-socketio's catch-all: an event of that name would reach it
+# unwrapped.) Such events are dispatched as REFUSED instead.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final", "*"})
+REFUSED = "\x00reserved"
+
+# Whether the event being handled carries an ack id; set around every handler call.
+_ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=True)
+_in_flight = 0  # events being handled now (a SIGTERM lets them finish)
+
+
+def ack_requested() -> bool:
+    return _ack_requested.get()
+
+
+def in_flight() -> int:
+    return _in_flight
+
+
+class WireJSON:
+    """The JSON codec of Socket.IO packets: orjson (a 50-message rejoin_room encodes in
+    ~5 us instead of ~70 us), with the standard library for what orjson refuses (lone
+    surrogates, which the handlers then refuse with invalid_payload)."""
+
+    @staticmethod
+    def dumps(obj, **_options) -> str:
+        try:
+            return orjson.dumps(obj).decode()
+        except TypeError:
+            return json.dumps(obj, separators=(",", ":"))
+
+    @staticmethod
+    def loads(text, **_options):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)
+
+
+class WirePacket(socketio_packet.Packet):
+    """Socket.IO packets as this server speaks them: JSON through WireJSON, and no walk
+    through every emitted payload looking for binary parts (python-socketio's default;
+    this protocol has none, and binary from clients is refused)."""
+
+    json = WireJSON
+
+    @classmethod
+    def data_is_binary(cls, data) -> bool:
+        return False
+
+
+class QueueManager(socketio_server.RedisManager):
+    """python-socketio's Redis message queue, with two changes for outages: it
+    resubscribes every second (its own back-off grows to a minute, all of it lost
+    broadcasts), and once it is back it has this process's clients catch up
+    (``on_recovered``), since what other processes broadcast meanwhile never arrived."""
+
+    on_recovered: Callable[[], None] | None = None
+
+    def _redis_listen_with_retries(self):  # replaces the library's loop of this name
+        lost = False
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                if lost:
+                    lost = False
+                    if self.on_recovered is not None:
+                        self.on_recovered()
+                yield from self.pubsub.listen()
+            except Exception as error:
+                if not lost:
+                    log.warning("message queue lost, serving this process only: %s", error)
+                lost = True
+                self.server.sleep(1)
+
+
+def client_manager(redis_url: str | None, channel: str):
+    """Where broadcasts go: this process, or every process through Redis."""
+    return QueueManager(redis_url, channel=channel) if redis_url else socketio_server.Manager()
+
+
+def install(server, handled: set[str]) -> None:
+    """Put the guards around ``server`` (a python-socketio Server): packets checked before
+    they are parsed, events charged to their budget before they are dispatched, and
+    whether each asked for an ack recorded. ``handled`` holds the events with handlers."""
+    _track_acks(server, handled)
+    _guard_packets(server)
+
+
+def _track_acks(server, handled: set[str]) -> None:
+    """Record whether each incoming event asked for an ack, refuse reserved names, and
+    charge the connection's budget first.
+
+    Neither Flask-SocketIO nor python-socketio tells a handler whether an ack was asked
+    for, and the protocol answers ack-less failures with ``chat_error``. python-socketio
+    runs every event through ``_handle_event_internal`` (in the task that runs the
+    handler), which sees the packet's ack id.
+    """
+    handle = server._handle_event_internal
+
+    def tracked(srv, sid, eio_sid, data, namespace, ack_id):
+        global _in_flight
+        if not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
+            data = [REFUSED, str(data[0])]
+        over = _over_budget(srv, sid, eio_sid, data[0], handled)
+        if over is not None:
+            return answer(srv, sid, eio_sid, namespace, ack_id, data[0], over)
+        token = _ack_requested.set(ack_id is not None)
+        _in_flight += 1
+        try:
+            return handle(srv, sid, eio_sid, data, namespace, ack_id)
+        finally:
+            _in_flight -= 1
+            _ack_requested.reset(token)
+
+    server._handle_event_internal = tracked
+
+
+def _over_budget(server, sid: str, eio_sid: str, event: str, handled) -> Failure | None:
+    """Spend one of the connection's budget for the event (garbage pays too: unknown and
+    reserved names share one budget). Checked before Flask-SocketIO sets up the event's
+    request context, so a flood refused costs as little as it can."""
+    app = server.environ.get(eio_sid, {}).get("flask.app")
+    me = app and app.extensions["presence"].identity(sid)
+    if not me:
+        return None  # not connected yet: the handler answers unauthorized
+    name = event if event in handled else "refused"
+    wait = app.extensions["budgets"].spend(me.budgets, name)
+    if wait is None:
+        return None
+    return rate_limited(f"too many {name} events, slow down", wait)
+
+
+def answer(server, sid, eio_sid, namespace, ack_id, event: str, failure: Failure) -> None:
+    """Refuse an event before it reaches a handler: an error ack, or chat_error."""
+    if ack_id is not None:
+        reply = {"ok": False, "error": failure.as_dict()}
+        server._send_packet(
+            eio_sid,
+            server.packet_class(socketio_packet.ACK, namespace=namespace, id=ack_id, data=[reply]),
+        )
+    else:
+        server.emit(
+            "chat_error",
+            {"event": event, **failure.as_dict()},
+            to=sid,
+            namespace=namespace,
+            ignore_queue=True,
+        )
+
+
+def _guard_packets(server) -> None:
+    """Refuse what the protocol never uses before python-socketio buffers or parses it:
+    binary events and their attachments, and packets that do not decode. The connection
+    is closed with one log line (no traceback per frame to flood the log)."""
+    handle = server._handle_eio_message
+
+    def guarded(eio_sid, data):
+        if not isinstance(data, str) or data[:1] in ("5", "6"):  # binary event or ack
+            log.warning("closing %s: binary Socket.IO packets are not accepted", eio_sid)
+            server.eio.disconnect(eio_sid)
+            return None
+        try:
+            return handle(eio_sid, data)
+        except ValueError as error:  # the packet's JSON or framing did not decode
+            log.warning("closing %s: malformed Socket.IO packet (%s)", eio_sid, error)
+            server.eio.disconnect(eio_sid)
+            return None
+
+    server.eio.on("message", guarded)
+
+
+def refusal(event: str) -> Failure:
+    return invalid(f"{event!r} is a reserved event name")
+
+
+def close_every_connection(server) -> int:
+    """Close every Engine.IO connection of this process (SIGTERM): each client's
+    disconnect runs as usual, and the clients reconnect, to another process."""
+    eio = server.eio
+    sids = list(eio.sockets)
+    for eio_sid in sids:
+        eio.disconnect(eio_sid)
+    return len(sids)
+
+
+class Control:
+    """Actions on a user's connections wherever they are: applied here by the handler
+    registered for the action (``on``), and published through Redis (when there is one)
+    for every other process to apply to its own connections."""
+
+    def __init__(self, client, channel: str, start_task, sleep) -> None:
+        self._redis = client
+        self._channel = f"{channel}:control"
+        self._host = uuid.uuid4().hex
+        self._started = False
+        self._start_task, self._sleep = start_task, sleep
+        self._handlers: dict[str, Callable[[dict], None]] = {}
+
+    def on(self, name: str, handler: Callable[[dict], None]) -> None:
+        self._handlers[name] = handler
+
+    def publish(self, action: dict) -> None:
+        self.apply(action)
+        if self._redis is not None:
+            try:
+                self._redis.publish(self._channel, json.dumps({**action, "host": self._host}))
+            except redis.RedisError as error:
+                log.warning("control action %s reached this process only: %s", action, error)
+
+    def apply(self, action: dict) -> None:
+        self._handlers[action["do"]](action)
+
+    def start(self) -> None:
+        if self._redis is None or self._started:
+            return
+        self._started = True
+        self._start_task(self._listen)
+
+    def _listen(self) -> None:
+        lost = False
+        while True:
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self._channel)
+                lost = False
+                for message in pubsub.listen():
+                    action = json.loads(message["data"])
+                    if action.get("host") != self._host:
+                        self.apply(action)
+            except redis.RedisError as error:
+                if not lost:
+                    log.warning("control channel lost; resubscribing: %s", error)
+                lost = True
+                self._sleep(1)
+            except Exception:
+                log.exception("control action failed")
