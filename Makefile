@@ -1,13 +1,14 @@
 # make run: install what changed, migrate, serve on http://127.0.0.1:5000
 # make test: the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
 # make bench: benchmarks, the app against a bare relay (needs a local PostgreSQL)
+# make protocol: docs/schemas, docs/asyncapi.yaml and static/js/protocol.js from the models
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test lint format migrate bench protocol clean
 
 run: $(VENV)/.runtime static/vendor/socket.io.min.js migrate
 	$(BIN)/python serve.py
@@ -24,6 +25,10 @@ test: $(VENV)/.dev static/vendor/socket.io.min.js
 # BENCH_ARGS=--quick is a smoke run of 1-2 minutes. Writes bench/RESULTS.md and README.md.
 bench: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The protocol's documents, exported from the payload models (a test fails when stale).
+protocol: $(VENV)/.dev
+	ASYNC_MODE=threading $(BIN)/python -m chat.export
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -253,7 +253,9 @@ class MarkSeen(Payload):
 
 class EditAck(Ack):
     id: int
-    edited_at: Timestamp
+    edited_at: Timestamp | None = Field(
+        description="null when the text was unchanged and never edited"
+    )
 
 
 @client_event("edit_message", ack=EditAck, errors=("not_in_room", "not_found", "too_long"))

@@ -100,6 +100,31 @@ def app(request, database_url):
             engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def protocol_checked(monkeypatch):
+    """Every event and ack a Socket.IO test client receives matches its published schema."""
+    from flask_socketio import SocketIOTestClient
+
+    from tests.protocol_check import check_ack, check_event
+
+    emit, get_received = SocketIOTestClient.emit, SocketIOTestClient.get_received
+
+    def checked_emit(self, event, *args, **kwargs):
+        result = emit(self, event, *args, **kwargs)
+        if kwargs.get("callback"):
+            check_ack(event, result)
+        return result
+
+    def checked_received(self, *args, **kwargs):
+        received = get_received(self, *args, **kwargs)
+        for packet in received:
+            check_event(packet["name"], packet["args"])
+        return received
+
+    monkeypatch.setattr(SocketIOTestClient, "emit", checked_emit)
+    monkeypatch.setattr(SocketIOTestClient, "get_received", checked_received)
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

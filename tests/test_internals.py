@@ -1,0 +1,158 @@
+"""Every private internal of a library that this app wraps or reads, named: each test
+fails when an upgrade changes the signature or the behaviour the wrapper relies on.
+
+The wrappers: wire.py (python-socketio's event dispatch, packet handling and Redis
+listener), ws.py (python-engineio's WebSocket driver slot and the WSGI servers' raw
+sockets), serve.py (gevent's listener factory, eventlet.wsgi's "already handled" flag,
+Flask-SocketIO's gevent server attribute)."""
+
+from __future__ import annotations
+
+import inspect
+
+import flask_socketio
+import socketio
+from socketio import base_server
+
+from events import socketio as app_socketio
+from tests.helpers import events, join
+
+
+def _params(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def _source(obj) -> str:
+    return inspect.getsource(obj)
+
+
+# --- python-socketio (wire.py) --------------------------------------------------------
+
+
+def test_handle_event_internal_is_where_every_event_is_dispatched():
+    """wire._track_acks replaces Server._handle_event_internal: it must still be called
+    for every event, with the packet's ack id last."""
+    assert _params(socketio.Server._handle_event_internal) == [
+        "self", "server", "sid", "eio_sid", "data", "namespace", "id",
+    ]  # fmt: skip
+    dispatch = _source(socketio.Server._handle_event)
+    assert "self._handle_event_internal" in dispatch
+
+
+def test_the_tracked_dispatch_sees_the_ack_id(connect):
+    """Behaviour under the wrapper: an event without an ack gets chat_error, with one an
+    error ack (so the wrapper saw ack_id), and the handler ran once either way."""
+    alice = connect("alice")
+    join(alice, "r")
+    events(alice)
+    alice.emit("typing_status", {"room": "elsewhere", "typing": True})
+    assert [name for name, _ in events(alice)] == ["chat_error"]
+    ack = alice.emit("typing_status", {"room": "elsewhere", "typing": True}, callback=True)
+    assert ack["error"]["code"] == "not_in_room" and events(alice) == []
+
+
+def test_the_wrapper_is_installed_on_the_apps_server(app):
+    tracked = app_socketio.server._handle_event_internal
+    assert tracked.__qualname__.startswith("_track_acks")
+
+
+def test_send_packet_and_packet_class_answer_an_ack_early():
+    """wire.answer sends an ACK packet itself for an event refused before dispatch."""
+    assert _params(socketio.Server._send_packet) == ["self", "eio_sid", "pkt"]
+    assert _params(socketio.packet.Packet.__init__)[:5] == [
+        "self", "packet_type", "data", "namespace", "id",
+    ]  # fmt: skip
+
+
+def test_handle_eio_message_is_the_engineio_message_handler(app):
+    """wire._guard_packets re-registers Engine.IO's "message" handler around
+    Server._handle_eio_message, which python-socketio registers under that name."""
+    assert _params(socketio.Server._handle_eio_message) == ["self", "eio_sid", "data"]
+    assert "self.eio.on('message', self._handle_eio_message)" in _source(base_server)
+    handler = app_socketio.server.eio.handlers["message"]
+    assert handler.__qualname__.startswith("_guard_packets")
+
+
+def test_redis_manager_listens_through_the_loop_we_replace():
+    """wire.QueueManager overrides RedisManager._redis_listen_with_retries and uses
+    _redis_connect, self.pubsub and self.channel as the library does."""
+    assert _params(socketio.RedisManager._redis_listen_with_retries) == ["self"]
+    assert _params(socketio.RedisManager._redis_connect) == ["self"]
+    source = _source(socketio.RedisManager)
+    assert "self._redis_listen_with_retries()" in source
+    assert "self.pubsub" in source and "self.channel" in source
+
+
+def test_packet_serializer_hooks():
+    """wire.WirePacket sets the packet class's json and data_is_binary."""
+    assert "json" in vars(socketio.packet.Packet)
+    assert inspect.ismethod(socketio.packet.Packet.data_is_binary)
+    assert "self.data_is_binary(" in _source(socketio.packet.Packet)
+
+
+# --- python-engineio and the WSGI servers (ws.py) --------------------------------------
+
+
+def test_engineio_takes_its_websocket_class_from_async_slot(app):
+    """ws.install puts WebSocketWSGI in the server's _async["websocket"], which
+    engineio.socket instantiates as (handler, server) for every upgrade."""
+    import engineio.socket
+
+    assert "self.server._async['websocket'](" in _source(engineio.socket)
+    assert app_socketio.server.eio._async["websocket"].__module__ == "ws"
+
+
+def test_engineio_sets_the_read_timeout_through_sock():
+    """ws.WebSocket keeps its socket as _sock: Engine.IO sets the read timeout on it."""
+    import engineio.socket
+
+    assert "for attr in ['_sock', 'socket']" in _source(engineio.socket)
+
+
+def test_raw_sockets_of_the_wsgi_servers():
+    """ws._raw_socket finds the socket under eventlet.wsgi (eventlet.input.get_socket),
+    Werkzeug (werkzeug.socket) and gevent.pywsgi (wsgi.input.rfile.raw._sock)."""
+    import eventlet.wsgi
+    import gevent.pywsgi
+    import werkzeug.serving
+
+    assert "get_socket" in dir(eventlet.wsgi.Input)
+    assert '"werkzeug.socket"' in _source(werkzeug.serving) or "'werkzeug.socket'" in _source(
+        werkzeug.serving
+    )
+    assert "rfile" in _source(gevent.pywsgi.Input.__init__)
+
+
+# --- the async servers (serve.py) -------------------------------------------------------
+
+
+def test_gevent_tcp_listener_is_a_factory_we_can_wrap():
+    """serve._listen_without_nagle wraps gevent.server._tcp_listener, which
+    Flask-SocketIO's pywsgi.WSGIServer calls to make the listening socket."""
+    import gevent.server
+
+    assert _params(gevent.server._tcp_listener)[:2] == ["address", "backlog"]
+    assert "_tcp_listener(" in _source(gevent.server.StreamServer)
+
+
+def test_eventlet_wsgi_reads_already_handled():
+    """serve.main's WSGI_MARK_HANDLED sets eventlet.wsgi.WSGI_LOCAL.already_handled after
+    ws.py answered an upgrade on the raw socket; eventlet.wsgi must then write nothing."""
+    import eventlet.wsgi
+
+    source = _source(eventlet.wsgi)
+    assert "WSGI_LOCAL.already_handled = False" in source
+    assert "if WSGI_LOCAL.already_handled:" in source
+
+
+def test_flask_socketio_keeps_the_gevent_server_as_wsgi_server():
+    """serve._drain stops gevent's server through SocketIO.wsgi_server."""
+    assert "self.wsgi_server = pywsgi.WSGIServer(" in _source(flask_socketio.SocketIO.run)
+
+
+def test_engineio_version_is_one_these_checks_were_written_against():
+    """A reminder with a reason: when these versions change, read the tests above."""
+    import importlib.metadata as metadata
+
+    assert metadata.version("python-socketio").startswith("5.")
+    assert metadata.version("python-engineio").startswith("4.")
