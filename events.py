@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import time
 
 import flask_socketio
 import redis
@@ -41,7 +42,7 @@ from chat.payloads import (
 from chat.presence import Connection, OpenRoom, Presence, RedisPresence
 from chat.protocol import CLIENT_EVENTS, parse
 from chat.ratelimit import EVENT_BUDGETS, Budgets, moving_window
-from models import db
+from models import database_unavailable, db
 
 log = logging.getLogger(__name__)
 socketio = SocketIO()
@@ -147,14 +148,42 @@ def chat_event(handler=None, *, in_room: bool = False):
 def on_error(error: Exception) -> dict | bool:
     outbox.drop()
     db.session.rollback()
-    log.exception("event %r failed", request.event.get("message"))
-    if request.event["message"] == "connect":
+    event = request.event.get("message")
+    outage = _outage_of(error)
+    if outage is None:
+        log.exception("event %r failed", event)
+    else:
+        _log_outage(event, error)
+    if event == "connect":
         return False  # refuse: an identity that could not be checked is no identity
-    if isinstance(error, SQLAlchemyError):
-        return _reply(UNAVAILABLE_DB)
-    if isinstance(error, redis.RedisError):
-        return _reply(UNAVAILABLE_QUEUE)
+    if outage is not None:
+        return _reply(outage)
     return _reply(Failure("internal_error", "the server failed to handle this event"))
+
+
+def _outage_of(error: Exception) -> Failure | None:
+    """The answer for a database or Redis that cannot be reached, or None (a bug)."""
+    if isinstance(error, SQLAlchemyError) and database_unavailable(error):
+        return UNAVAILABLE_DB
+    if isinstance(error, redis.RedisError):
+        return UNAVAILABLE_QUEUE
+    return None
+
+
+# One traceback per outage: the first failure logs it, the ones that follow within
+# OUTAGE_QUIET seconds of the previous one a line each (every event fails alike then).
+OUTAGE_QUIET = 30.0
+_last_outage = {"at": -OUTAGE_QUIET}
+
+
+def _log_outage(event: str | None, error: Exception) -> None:
+    now = time.monotonic()
+    quiet = now - _last_outage["at"] > OUTAGE_QUIET
+    _last_outage["at"] = now
+    if quiet:
+        log.exception("event %r failed: the database or Redis is unreachable", event)
+    else:
+        log.warning("event %r failed: still unreachable (%s)", event, type(error).__name__)
 
 
 # --- connection ----------------------------------------------------------------------

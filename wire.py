@@ -10,6 +10,7 @@ there, not in production.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import uuid
@@ -19,6 +20,7 @@ from contextvars import ContextVar
 import orjson
 import redis
 import socketio as socketio_server
+from engineio import payload as engineio_payload
 from socketio import packet as socketio_packet
 
 from chat.errors import Failure, invalid, rate_limited
@@ -108,11 +110,40 @@ def client_manager(redis_url: str | None, channel: str):
 
 
 def install(server, handled: set[str]) -> None:
-    """Put the guards around ``server`` (a python-socketio Server): packets checked before
-    they are parsed, events charged to their budget before they are dispatched, and
-    whether each asked for an ack recorded. ``handled`` holds the events with handlers."""
+    """Put the guards around ``server`` (a python-socketio Server): polling requests and
+    packets checked before they are parsed, events charged to their budget before they
+    are dispatched, and whether each asked for an ack recorded. ``handled`` holds the
+    events with handlers."""
+    _guard_polling(server.eio)
     _track_acks(server, handled)
     _guard_packets(server)
+
+
+def _guard_polling(eio) -> None:
+    """Engine.IO's long-polling requests: every response says nosniff, and a POST of more
+    packets than Engine.IO decodes is refused here (400, one log line); Engine.IO would
+    raise inside its handler and log a traceback for it."""
+    handle = eio.handle_request
+    most = engineio_payload.Payload.max_decode_packets
+
+    def guarded(environ, start_response):
+        def respond(status, headers, exc_info=None):
+            if not any(name.lower() == "x-content-type-options" for name, _ in headers):
+                headers = [*headers, ("X-Content-Type-Options", "nosniff")]
+            return start_response(status, headers, exc_info)
+
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = environ.get("CONTENT_LENGTH") or ""
+            if length.isdigit() and 0 < int(length) <= eio.max_http_buffer_size:
+                body = environ["wsgi.input"].read(int(length))
+                if body.count(b"\x1e") >= most:
+                    log.warning("refused a polling request of more than %d packets", most)
+                    respond("400 BAD REQUEST", [("Content-Type", "text/plain")])
+                    return [b"too many packets in one request"]
+                environ["wsgi.input"] = io.BytesIO(body)
+        return handle(environ, respond)
+
+    eio.handle_request = guarded
 
 
 def _track_acks(server, handled: set[str]) -> None:
@@ -177,25 +208,60 @@ def answer(server, sid, eio_sid, namespace, ack_id, event: str, failure: Failure
         )
 
 
+# Errors a packet's decoding or python-socketio's handling of a malformed packet raises.
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, RecursionError)
+
+
 def _guard_packets(server) -> None:
-    """Refuse what the protocol never uses before python-socketio buffers or parses it:
-    binary events and their attachments, and packets that do not decode. The connection
-    is closed with one log line (no traceback per frame to flood the log)."""
+    """Check every Socket.IO packet before python-socketio parses or dispatches it, so
+    that nothing a client sends costs more than one log line (never a traceback):
+
+    - binary events and their attachments, and packets that do not decode (bad JSON,
+      nesting deeper than the decoder allows): the connection is closed;
+    - an event that is not ``[name, ...]`` (``42``, ``42[]``, ``42{}``, ``42{"a":1}``):
+      refused with invalid_payload (an error ack, or chat_error once connected), charged
+      to the connection's budget for refused events, and the connection stays up.
+
+    An event is decoded once, here, and handed to python-socketio's event dispatch.
+    """
     handle = server._handle_eio_message
+    dispatch_event = server._handle_event
 
     def guarded(eio_sid, data):
         if not isinstance(data, str) or data[:1] in ("5", "6"):  # binary event or ack
-            log.warning("closing %s: binary Socket.IO packets are not accepted", eio_sid)
-            server.eio.disconnect(eio_sid)
-            return None
+            return _close(server, eio_sid, "binary Socket.IO packets are not accepted")
+        if data[:1] != "2":  # connect, disconnect, ack: python-socketio's own handling
+            try:
+                return handle(eio_sid, data)
+            except _MALFORMED as error:
+                return _close(server, eio_sid, f"malformed Socket.IO packet ({error!r:.80})")
         try:
-            return handle(eio_sid, data)
-        except ValueError as error:  # the packet's JSON or framing did not decode
-            log.warning("closing %s: malformed Socket.IO packet (%s)", eio_sid, error)
-            server.eio.disconnect(eio_sid)
-            return None
+            packet = server.packet_class(encoded_packet=data)
+        except _MALFORMED as error:  # the packet's JSON or framing did not decode
+            return _close(server, eio_sid, f"malformed Socket.IO packet ({error!r:.80})")
+        if not isinstance(packet.data, list) or not packet.data:
+            return _refuse_event(server, eio_sid, packet)
+        return dispatch_event(eio_sid, packet.namespace, packet.id, packet.data)
 
     server.eio.on("message", guarded)
+
+
+def _close(server, eio_sid: str, why: str) -> None:
+    log.warning("closing %s: %s", eio_sid, why)
+    server.eio.disconnect(eio_sid)
+
+
+def _refuse_event(server, eio_sid: str, packet) -> None:
+    """An event packet without [name, ...]: invalid_payload, or rate_limited once the
+    connection's budget for refused events is spent."""
+    namespace = packet.namespace or "/"
+    sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+    log.warning("refused a malformed event from %s: %.60r", eio_sid, packet.data)
+    failure = invalid("an event is [name, payload]")
+    if sid is not None:
+        failure = _over_budget(server, sid, eio_sid, "refused", ()) or failure
+    if packet.id is not None or (sid is not None and server.manager.is_connected(sid, namespace)):
+        answer(server, sid, eio_sid, namespace, packet.id, "", failure)
 
 
 def refusal(event: str) -> Failure:
