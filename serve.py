@@ -28,10 +28,12 @@ elif ASYNC_MODE == "gevent":
 elif ASYNC_MODE != "threading":
     raise SystemExit(f"ASYNC_MODE must be eventlet, gevent or threading, not {ASYNC_MODE!r}")
 
+import _thread  # noqa: E402
 import gc  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 
 import events  # noqa: E402
@@ -39,6 +41,10 @@ from app import create_app  # noqa: E402
 from events import socketio  # noqa: E402
 
 LISTENERS = []  # the listening sockets socketio.run made (SIGTERM closes them)
+WERKZEUG_SERVERS = []  # threading: the server whose serve_forever SIGTERM ends
+MAIN_GREENLET = None  # eventlet: where eventlet.wsgi.server accepts (SIGTERM ends it)
+SIGTERM_RECEIVED = False
+DRAINED = threading.Event()  # green once patched
 DRAIN_SECONDS = 10
 
 
@@ -65,6 +71,20 @@ def _listen_without_nagle() -> None:
         gevent.server._tcp_listener = lambda *args, **kwargs: _nodelay(
             tcp_listener(*args, **kwargs)
         )
+
+
+def _keep_werkzeug_server() -> None:
+    """threading: app.run makes the server itself; keep it, so SIGTERM can stop it."""
+    import werkzeug.serving
+
+    make_server = werkzeug.serving.make_server
+
+    def keep(*args, **kwargs):
+        server = make_server(*args, **kwargs)
+        WERKZEUG_SERVERS.append(server)
+        return server
+
+    werkzeug.serving.make_server = keep
 
 
 def _run_in_thread():
@@ -115,41 +135,120 @@ def _no_debugger() -> dict:
 def _drain() -> None:
     """SIGTERM: stop accepting, let the events in flight finish, close every connection
     (clients reconnect, to another process behind the proxy), and exit within 10 s."""
-    started = time.monotonic()
-    print("SIGTERM: draining", flush=True)
+    try:
+        started = time.monotonic()
+        print("SIGTERM: draining", flush=True)
+        _stop_accepting()
+        socketio.sleep(0.5)  # events already on the wire arrive, and are answered too
+        while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS / 2:
+            socketio.sleep(0.05)
+        closed = events.close_every_connection()
+        while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS - 2:
+            socketio.sleep(0.05)
+        print(f"SIGTERM: closed {closed} connections, exiting", flush=True)
+        if ASYNC_MODE == "gevent" and getattr(socketio, "wsgi_server", None) is not None:
+            socketio.wsgi_server.stop(timeout=1)  # serve_forever returns
+    finally:
+        DRAINED.set()  # main() returns once the server has stopped too
+
+
+def _stop_accepting() -> None:
+    """The listening sockets close, and the server's accept loop ends; the connections
+    it serves go on until close_every_connection."""
     if ASYNC_MODE == "gevent" and getattr(socketio, "wsgi_server", None) is not None:
         # Not close(): that would end serve_forever (and the process) at once.
         socketio.wsgi_server.stop_accepting()
+    elif ASYNC_MODE == "eventlet" and MAIN_GREENLET is not None:
+        # eventlet.wsgi.server's accept loop (in the main greenlet) ends on SystemExit,
+        # then waits for its connections; closing the listener alone never wakes it.
+        eventlet.greenthread.kill(MAIN_GREENLET, SystemExit())
+    elif ASYNC_MODE == "threading" and WERKZEUG_SERVERS:
+        # From this thread: serve_forever (main thread) ends within its 0.5 s poll, and
+        # closes the listener. Request threads are daemons and go on.
+        for server in WERKZEUG_SERVERS:
+            server.shutdown()
     for listener in LISTENERS:
-        listener.close()  # eventlet.wsgi's accept loop ends, then waits for its handlers
-    socketio.sleep(0.5)  # events already on the wire arrive, and are answered too
-    while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS / 2:
-        socketio.sleep(0.05)
-    closed = events.close_every_connection()
-    while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS - 2:
-        socketio.sleep(0.05)
-    print(f"SIGTERM: closed {closed} connections, exiting", flush=True)
-    if ASYNC_MODE == "gevent" and getattr(socketio, "wsgi_server", None) is not None:
-        socketio.wsgi_server.stop(timeout=1)
+        listener.close()
+
+
+def _on_os_thread(fn) -> None:
+    """Run ``fn`` on an OS thread of its own, which neither an idle event loop nor a
+    greenlet that never yields can hold up."""
+    if ASYNC_MODE == "eventlet":
+        start = eventlet.patcher.original("_thread").start_new_thread
+    elif ASYNC_MODE == "gevent":
+        from gevent import monkey
+
+        start = monkey.get_original("_thread", "start_new_thread")
+    else:
+        start = _thread.start_new_thread
+    start(fn, ())
+
+
+def _real_sleep():
+    if ASYNC_MODE == "eventlet":
+        return eventlet.patcher.original("time").sleep
+    if ASYNC_MODE == "gevent":
+        from gevent import monkey
+
+        return monkey.get_original("time", "sleep")
+    return time.sleep
 
 
 def _drain_on_sigterm() -> None:
+    """SIGTERM starts the drain at once in every mode, idle or busy, and arms a deadline
+    that ends the process 9.5 s later whatever still runs (a handler stuck on a dead
+    database). Under eventlet a handler that only spawned a greenlet waited for the idle
+    hub's next wake-up (up to 60 s): here the handler writes to a pipe the hub watches."""
+    sleep = _real_sleep()
+
     def deadline():
-        # Whatever still runs after 10 s (a handler stuck on a dead database): go.
-        socketio.sleep(DRAIN_SECONDS - 0.5)
+        sleep(DRAIN_SECONDS - 0.5)
         print("SIGTERM: drain deadline reached", flush=True)
         os._exit(0)
 
-    def start_drain(*_args):
-        socketio.start_background_task(deadline)
-        socketio.start_background_task(_drain)
+    def first_sigterm() -> bool:
+        global SIGTERM_RECEIVED
+        if SIGTERM_RECEIVED:
+            return False
+        SIGTERM_RECEIVED = True
+        _on_os_thread(deadline)
+        return True
 
     if ASYNC_MODE == "gevent":
         import gevent
 
-        gevent.signal_handler(signal.SIGTERM, start_drain)
+        loop = gevent.get_hub().loop
+
+        def on_sigterm(*_args):
+            # A plain handler (not gevent.signal_handler, which runs in the hub): it runs
+            # even while a greenlet hogs the loop, and hands the drain to the loop.
+            if first_sigterm():
+                loop.run_callback_threadsafe(gevent.spawn, _drain)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
     elif ASYNC_MODE == "eventlet":
-        signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn_n(start_drain))
+        wake_read, wake_write = os.pipe()
+        write = eventlet.patcher.original("os").write  # the green one would wait on the hub
+
+        def drain_when_woken():
+            eventlet.hubs.trampoline(wake_read, read=True)
+            _drain()
+
+        eventlet.spawn_n(drain_when_woken)
+
+        def on_sigterm(*_args):
+            if first_sigterm():
+                write(wake_write, b"!")  # the hub wakes: its epoll sees the pipe readable
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+    else:
+
+        def on_sigterm(*_args):
+            if first_sigterm():
+                threading.Thread(target=_drain, name="drain", daemon=True).start()
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def _raise_open_file_limit() -> int:
@@ -190,6 +289,11 @@ def main() -> None:
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 5000)
     _listen_without_nagle()
+    if ASYNC_MODE == "threading":
+        _keep_werkzeug_server()
+    elif ASYNC_MODE == "eventlet":
+        global MAIN_GREENLET
+        MAIN_GREENLET = eventlet.getcurrent()
     _drain_on_sigterm()
     files = _raise_open_file_limit()
     options = {}
@@ -208,6 +312,8 @@ def main() -> None:
         **_no_debugger(),
         **options,
     )
+    if SIGTERM_RECEIVED:
+        DRAINED.wait()  # the server stopped first (threading, eventlet): the drain ends
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ over wsproto) for three reasons, each measured (README, "Benchmarks"):
   payload is read; binary messages are refused (close 1003); unmasking is one C-speed
   integer XOR, not a Python loop over bytes;
 - a send writes the whole frame or raises, never a truncated frame;
+- the closing handshake follows RFC 6455 (§5.5.1, §7.4): a close frame's body is checked
+  (1002 for a 1-byte body or a code not in use, 1007 for a reason that is not UTF-8), and
+  the socket closes lingeringly: our close frame, our FIN, then what the peer still sends
+  is read and dropped until it closes too (at most ``LINGER_SECONDS``): a socket closed
+  with unread bytes is reset, the peer's writes then fail, and a peer that gives up on a
+  failed write never reads our close frame (Autobahn under gevent, on a refused 1009);
 - a connection that floods is read no faster than ``MESSAGES_PER_SECOND`` (after a burst):
   the reader waits, TCP pushes back on the sender, and the flood costs the server no more
   than that rate, whatever the client sends. (Each event has its own budget above this,
@@ -39,6 +45,7 @@ MESSAGES_PER_SECOND = 500  # per connection, sustained
 MESSAGES_BURST = 1000
 TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 NORMAL, PROTOCOL_ERROR, UNSUPPORTED, INVALID_DATA, TOO_BIG = 1000, 1002, 1003, 1007, 1009
+LINGER_SECONDS = 2.0  # how long a closing socket waits for the peer to close its side
 
 # Tells the WSGI server that the app answered on the raw socket itself, so it must not
 # write a response (eventlet.wsgi wants a flag set; the entry point hands in how).
@@ -109,7 +116,10 @@ class WebSocket:
         self.owns_socket = owns_socket
         self.max_message = max_message
         self._send_lock = threading.Lock()
-        self.closed = False
+        self._read_lock = threading.Lock()  # held by whoever reads the socket
+        self._close_sent = False  # our close frame is out: nothing else may follow it
+        self.closed = False  # the socket is shut: nothing more is read or written
+        self._gone = threading.Event()  # set once closed
         self._tokens, self._since = float(MESSAGES_BURST), time.monotonic()
 
     # --- reading ----------------------------------------------------------------------
@@ -142,18 +152,27 @@ class WebSocket:
         return bool(fin), opcode, unmask(self._read(length), mask)
 
     def wait(self) -> str | None:
-        """The next text message; None when the peer closed or the connection broke."""
-        if self.closed:
+        """The next text message; None when the connection is closed or broke."""
+        with self._read_lock:
+            if self.closed:
+                return None
+            self._pace()
+            try:
+                while True:
+                    message = self._next_message()
+                    if message is None:  # the peer's close frame, a valid one
+                        self._send_close(NORMAL)
+                        self._linger()
+                        return None
+                    if not self._close_sent:  # after ours, messages are dropped
+                        return message
+            except _Refuse as refusal:
+                log.info("websocket closed: %s", refusal.reason)
+                self._send_close(refusal.code)
+                self._linger()
+            except (WebSocketClosed, OSError, ValueError):
+                self._abort()
             return None
-        self._pace()
-        try:
-            return self._next_message()
-        except _Refuse as refusal:
-            log.info("websocket closed: %s", refusal.reason)
-            self._close(refusal.code)
-        except (WebSocketClosed, OSError, ValueError):
-            self._abort()
-        return None
 
     def _pace(self) -> None:
         """One token per message read; with none left, wait for the next one."""
@@ -172,12 +191,12 @@ class WebSocket:
         while True:
             fin, opcode, payload = self._read_frame()
             if opcode == PING:
-                self._send_frame(frame(PONG, payload))
+                self._send_frame(frame(PONG, payload), control=True)
                 continue
             if opcode == PONG:
                 continue
             if opcode == CLOSE:
-                self._close(NORMAL)
+                _check_close(payload)
                 return None
             if opcode == CONTINUATION:
                 if kind is None:
@@ -209,9 +228,13 @@ class WebSocket:
         data = text_frame(message) if isinstance(message, str) else frame(BINARY, message)
         self._send_frame(data)
 
-    def _send_frame(self, data: bytes) -> None:
+    def _send_frame(self, data: bytes, control: bool = False) -> None:
         # The writer task and the reader (answering pings) share the socket.
         with self._send_lock:
+            if self._close_sent:  # a pong after our close frame is dropped
+                if control:
+                    return
+                raise OSError("websocket is closing")
             try:
                 # send() first: a small frame fits the socket buffer at once, and gevent's
                 # sendall asks the kernel for the buffer size (getsockopt) on every call.
@@ -223,13 +246,44 @@ class WebSocket:
                 raise
 
     def close(self) -> None:
-        self._close(NORMAL)
-
-    def _close(self, code: int) -> None:
+        """Our closing handshake: the close frame, then the socket closes once the peer
+        has closed its side, or after ``LINGER_SECONDS``. A reader blocked in ``wait()``
+        reads the peer's answer and closes; with none, this reads it itself."""
         if self.closed:
             return
-        with contextlib.suppress(OSError):
-            self._send_frame(frame(CLOSE, struct.pack("!H", code)))
+        self._send_close(NORMAL)
+        if self._read_lock.acquire(blocking=False):
+            try:
+                self._linger()
+            finally:
+                self._read_lock.release()
+        elif not self._gone.wait(LINGER_SECONDS):
+            self._abort()  # wakes the reader: its recv returns b""
+
+    def _send_close(self, code: int) -> None:
+        """Our close frame, once, then our FIN (the peer reads EOF after the frame)."""
+        with self._send_lock:
+            if self._close_sent or self.closed:
+                return
+            self._close_sent = True
+            with contextlib.suppress(OSError):
+                self._sock.sendall(frame(CLOSE, struct.pack("!H", code)))
+                self._sock.shutdown(socket.SHUT_WR)
+
+    def _linger(self) -> None:
+        """Read and drop what the peer still sends (the rest of a refused frame, its own
+        close frame) until it closes its side or ``LINGER_SECONDS`` pass, then close.
+        Closing with unread bytes makes the kernel send a reset: the peer's writes then
+        fail, and a peer that stops there never reads our close frame."""
+        deadline = time.monotonic() + LINGER_SECONDS
+        with contextlib.suppress(OSError):  # a timeout is one too
+            while not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._sock.settimeout(left)
+                if not self._sock.recv(65536):
+                    break
         self._abort()
 
     def _abort(self) -> None:
@@ -240,6 +294,30 @@ class WebSocket:
             self._sock.shutdown(socket.SHUT_RDWR)
         if self.owns_socket:
             self._sock.close()
+        self._gone.set()
+
+
+def _close_code_in_use(code: int) -> bool:
+    """A code a peer may send (RFC 6455 §7.4.1, IANA registry): 1004-1006 and 1015 are
+    reserved for reports, never sent; 1016-2999 are unassigned; 3000-4999 are for
+    libraries, frameworks and applications."""
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def _check_close(payload: bytes) -> None:
+    """A close frame's body (RFC 6455 §5.5.1): empty, or a code in use and a UTF-8
+    reason. Refused otherwise; a valid one is answered with 1000."""
+    if not payload:
+        return
+    if len(payload) == 1:
+        raise _Refuse(PROTOCOL_ERROR, "close frame with a 1-byte body")
+    (code,) = struct.unpack("!H", payload[:2])
+    if not _close_code_in_use(code):
+        raise _Refuse(PROTOCOL_ERROR, f"close code {code} is not in use")
+    try:
+        payload[2:].decode()
+    except UnicodeDecodeError:
+        raise _Refuse(INVALID_DATA, "close reason is not UTF-8") from None
 
 
 class _Refuse(Exception):

@@ -1,6 +1,6 @@
-"""A server process's end: SIGTERM drains and exits within 10 s; a process killed under
-traffic leaves its clients to reconnect to another, where joining with last_id replays
-every missed message once, in order."""
+"""A server process's end: SIGTERM drains and exits within 10 s, busy or idle, in every
+async mode; a process killed under traffic leaves its clients to reconnect to another,
+where joining with last_id replays every missed message once, in order."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.test_faults_redis import PrivateRedis, wait_until
 from tests.test_servers import Client, register
 
 
-@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
 def test_sigterm_finishes_events_closes_sockets_and_exits(tmp_path, mode):
     server = Server(f"sqlite:///{tmp_path}/chat.db", tmp_path / "server.log", ASYNC_MODE=mode)
     server.migrate()
@@ -42,8 +42,44 @@ def test_sigterm_finishes_events_closes_sockets_and_exits(tmp_path, mode):
             assert probe.connect_ex(("127.0.0.1", server.port)) != 0
         log = server.log_path.read_text()
         assert "SIGTERM: closed 1 connections, exiting" in log, log
+        assert "deadline" not in log, log  # the drain ended it, not the deadline
         assert took < 10, took
         alice.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent", "threading"])
+@pytest.mark.parametrize("had_client", [False, True], ids=["never-connected", "client-went-away"])
+def test_sigterm_on_an_idle_server_drains_at_once_and_exits_within_10_s(tmp_path, mode, had_client):
+    """An idle eventlet hub sleeps up to 60 s: a SIGTERM handler that only spawned a
+    greenlet started draining 4-60 s late and exited after 13.8-70 s (compose would have
+    killed it at 10 s)."""
+    server = Server(f"sqlite:///{tmp_path}/chat.db", tmp_path / "server.log", ASYNC_MODE=mode)
+    server.migrate()
+    server.start()
+    try:
+        if had_client:
+            register(server, "alice")
+            alice = Client(server, "alice")
+            alice.call("joined_room", {"room": "r"})
+            alice.close()
+        time.sleep(2)  # nothing to do: the loop settles into its idle sleep
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        draining = None
+        while time.monotonic() - started < 12 and server.process.poll() is None:
+            if draining is None and "SIGTERM: draining" in server.log_path.read_text():
+                draining = time.monotonic() - started
+            time.sleep(0.02)
+        took = time.monotonic() - started
+        log = server.log_path.read_text()
+        assert server.process.poll() == 0, (took, log)
+        assert "SIGTERM: draining" in log and "exiting" in log, log
+        assert "deadline" not in log, log  # the drain ended it, not the deadline
+        # Promptly (None: it had exited before the log was first read).
+        assert (took if draining is None else draining) < 1, (draining, took)
+        assert took < 10, took
     finally:
         server.stop()
 

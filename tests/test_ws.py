@@ -1,5 +1,6 @@
-"""The WebSocket layer (ws.py) over a socket pair: framing, control frames, and the caps
-that refuse oversized, fragmented-oversized and binary messages before reading them."""
+"""The WebSocket layer (ws.py) over a socket pair: framing, control frames, the caps
+that refuse oversized, fragmented-oversized and binary messages before reading them, and
+the closing handshake (close frames checked, sockets closed lingeringly)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ def _exactly(sock, n: int) -> bytes:
 
 
 @pytest.fixture
-def pair():
+def pair(monkeypatch):
+    # A closing socket waits this long for the peer to close too (our peer rarely does).
+    monkeypatch.setattr(ws, "LINGER_SECONDS", 0.3, raising=False)
     server, client = socket.socketpair()
     client.settimeout(5)
     server.settimeout(5)
@@ -187,3 +190,152 @@ def test_a_flood_is_read_no_faster_than_the_pace(pair, monkeypatch):
     assert [conn.wait() for _ in range(60)] == ["x"] * 60
     # 20 at once, the other 40 at 200/s: at least 0.2 s.
     assert time.monotonic() - started >= 0.19
+
+
+# --- the closing handshake (RFC 6455 §5.5.1, §7.4) ------------------------------------
+
+
+def close_frame(code: int | None = None, reason: bytes = b"") -> bytes:
+    return client_frame(ws.CLOSE, (b"" if code is None else struct.pack("!H", code)) + reason)
+
+
+def closed_cleanly(peer) -> bool:
+    """The server's close frame was followed by the end of the stream, not a reset (a
+    socket closed with bytes it never read resets the connection)."""
+    try:
+        return peer.recv(1) == b""
+    except ConnectionResetError:
+        return False
+
+
+def test_a_close_frame_with_a_1_byte_body_is_a_protocol_error(pair):
+    conn, peer = pair
+    peer.sendall(client_frame(ws.CLOSE, b"\x03"))
+    assert conn.wait() is None
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.PROTOCOL_ERROR))
+    assert closed_cleanly(peer)
+
+
+def test_a_close_reason_that_is_not_utf8_is_invalid_data(pair):
+    conn, peer = pair
+    # "\xed\xa0\x80" encodes a surrogate: not UTF-8 (Autobahn 7.5.1).
+    peer.sendall(close_frame(1000, "κόσμε".encode() + b"\xed\xa0\x80edited"))
+    assert conn.wait() is None
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.INVALID_DATA))
+    assert closed_cleanly(peer)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535],
+    ids=lambda code: str(code),
+)
+def test_a_close_code_not_in_use_is_a_protocol_error(pair, code):
+    """Below 1000: never used; 1004 reserved; 1005, 1006 and 1015 are for reports and
+    must not be sent; 1016-2999 unassigned; 5000 and above undefined."""
+    conn, peer = pair
+    peer.sendall(close_frame(code, b"bye"))
+    assert conn.wait() is None
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.PROTOCOL_ERROR))
+    assert closed_cleanly(peer)
+
+
+@pytest.mark.parametrize(
+    "code", [None, 1000, 1001, 1002, 1003, 1007, 1010, 1011, 1012, 1014, 3000, 3999, 4000, 4999]
+)
+def test_a_valid_close_is_answered_normally_and_what_follows_it_is_dropped(pair, code):
+    """A valid close (no body, or a code in use with a UTF-8 reason) is answered with
+    1000. A ping the peer sent after it (Autobahn 7.1.3) is read and dropped, not
+    answered, and the stream then ends cleanly rather than with a reset."""
+    conn, peer = pair
+    peer.sendall(
+        close_frame(code, "fin ✓".encode() if code else b"") + client_frame(ws.PING, b"late")
+    )
+    assert conn.wait() is None
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.NORMAL))
+    assert closed_cleanly(peer)
+
+
+def test_the_rest_of_a_refused_frame_is_read_and_dropped_not_reset(pair, monkeypatch):
+    """A frame over the cap is refused from its header (1009) while its payload is still
+    arriving: the payload is read and dropped until the peer closes, so the peer can send
+    it all and then read the close frame. (Closing with unread bytes resets the
+    connection; under gevent the peer then lost the close frame.)"""
+    conn, peer = pair
+    monkeypatch.setattr(ws, "LINGER_SECONDS", 5)
+    payload = os.urandom(1_000_000)  # far more than the socket pair buffers
+    failure = []
+
+    def send_it_all():
+        try:
+            peer.sendall(client_frame(ws.TEXT, payload))
+        except OSError as error:
+            failure.append(error)
+
+    sender = threading.Thread(target=send_it_all)
+    sender.start()
+    waited = threading.Thread(target=conn.wait)
+    waited.start()
+    sender.join(10)
+    assert failure == []
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.TOO_BIG))
+    assert closed_cleanly(peer)
+    peer.close()  # what a peer does once it has read the server's close and EOF
+    started = time.monotonic()
+    waited.join(5)
+    assert not waited.is_alive() and conn.closed
+    assert time.monotonic() - started < 1, "the server closed as soon as the peer did"
+
+
+def test_close_waits_for_the_peers_answer_and_drops_messages_after_it(pair, monkeypatch):
+    """``close()`` while a reader waits (Engine.IO's writer task does this): the close
+    frame goes out, what the peer still sends is read by the reader (a message after our
+    close frame is dropped), and the socket closes once the peer answers."""
+    conn, peer = pair
+    monkeypatch.setattr(ws, "LINGER_SECONDS", 5)
+    results = []
+    reader = threading.Thread(target=lambda: results.append(conn.wait()))
+    reader.start()
+    time.sleep(0.1)  # the reader is blocked in recv
+    closer = threading.Thread(target=conn.close)
+    started = time.monotonic()
+    closer.start()
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.NORMAL))
+    # The peer had this message on its way, then answers the close.
+    peer.sendall(client_frame(ws.TEXT, b"too late") + close_frame(1000))
+    assert closed_cleanly(peer)
+    peer.close()
+    closer.join(5)
+    reader.join(5)
+    assert results == [None]
+    assert conn.closed
+    assert time.monotonic() - started < 2, "closed on the answer, not at the deadline"
+    with pytest.raises(OSError):
+        conn.send("after close")
+
+
+def test_close_without_a_reader_lingers_at_most_linger_seconds(pair):
+    conn, peer = pair
+    started = time.monotonic()
+    conn.close()  # the peer never answers
+    took = time.monotonic() - started
+    assert conn.closed
+    assert 0.25 < took < 1.5, took
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.NORMAL))
+    assert peer.recv(1) == b""
+
+
+def test_close_with_a_silent_peer_ends_the_reader_at_the_deadline(pair):
+    conn, peer = pair
+    results = []
+    reader = threading.Thread(target=lambda: results.append(conn.wait()))
+    reader.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    conn.close()  # the peer never answers: the reader is woken at the deadline
+    reader.join(5)
+    assert results == [None]
+    assert conn.closed
+    assert time.monotonic() - started < 1.5
+    assert read_server_frame(peer) == (ws.CLOSE, struct.pack("!H", ws.NORMAL))
+    assert peer.recv(1) == b""
