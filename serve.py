@@ -102,10 +102,14 @@ def _run_in_thread():
 
 
 def _gevent_handler():
-    """gevent.pywsgi's handler, except that a WebSocket upgrade request is the last one
-    its connection carries: left alone, pywsgi reads what is left of the stream after the
-    WebSocket ends (an attacker's unread frame) as the next HTTP request, answers 400 on a
-    socket already shut, and logs a traceback each time."""
+    """gevent.pywsgi's handler, except that
+
+    - a WebSocket upgrade request is the last one its connection carries: left alone,
+      pywsgi reads what is left of the stream after the WebSocket ends (an attacker's
+      unread frame) as the next HTTP request, answers 400 on a socket already shut, and
+      logs a traceback each time;
+    - a request it cannot parse is one log line: pywsgi prints a traceback for client
+      input it does not classify itself (http.client's "got more than 100 headers")."""
     from gevent import pywsgi
 
     class Handler(pywsgi.WSGIHandler):
@@ -113,6 +117,10 @@ def _gevent_handler():
             super().handle_one_response()
             if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 self.close_connection = True
+
+        def _handle_client_error(self, ex):
+            self.log_error("Invalid request (from %s): %.200s", self.client_address, ex)
+            return ("400", pywsgi._BAD_REQUEST_RESPONSE)
 
     return Handler
 

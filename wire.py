@@ -247,8 +247,13 @@ def _guard_packets(server) -> None:
 
 
 def _close(server, eio_sid: str, why: str) -> None:
+    """Close the connection without waiting for its CLOSE packet to be read: a polling
+    client that never comes back for it would otherwise hold the request that sent the
+    garbage (Engine.IO's disconnect waits). Engine.IO forgets the closed socket itself."""
     log.warning("closing %s: %s", eio_sid, why)
-    server.eio.disconnect(eio_sid)
+    socket = server.eio.sockets.get(eio_sid)
+    if socket is not None:
+        socket.close(wait=False)
 
 
 def _refuse_event(server, eio_sid: str, packet) -> None:

@@ -102,6 +102,16 @@ def test_engineio_takes_its_websocket_class_from_async_slot(app):
     assert app_socketio.server.eio._async["websocket"].__module__ == "ws"
 
 
+def test_engineio_socket_close_can_skip_waiting():
+    """wire._close closes a connection with Socket.close(wait=False): Engine.IO's own
+    disconnect waits for the CLOSE packet to be read, which a polling client may never
+    do; the server's service task forgets closed sockets."""
+    import engineio.socket
+
+    assert _params(engineio.socket.Socket.close) == ["self", "wait", "abort", "reason"]
+    assert "del self.sockets[s.sid]" in _source(engineio.Server._service_task)
+
+
 def test_engineio_sets_the_read_timeout_through_sock():
     """ws.WebSocket keeps its socket as _sock: Engine.IO sets the read timeout on it."""
     import engineio.socket
@@ -133,6 +143,16 @@ def test_gevent_tcp_listener_is_a_factory_we_can_wrap():
 
     assert _params(gevent.server._tcp_listener)[:2] == ["address", "backlog"]
     assert "_tcp_listener(" in _source(gevent.server.StreamServer)
+
+
+def test_gevent_funnels_bad_requests_through_handle_client_error():
+    """serve._gevent_handler overrides WSGIHandler._handle_client_error (one log line, no
+    traceback) and answers with pywsgi._BAD_REQUEST_RESPONSE."""
+    from gevent import pywsgi
+
+    assert _params(pywsgi.WSGIHandler._handle_client_error) == ["self", "ex"]
+    assert "return self._handle_client_error(ex)" in _source(pywsgi.WSGIHandler)
+    assert pywsgi._BAD_REQUEST_RESPONSE.startswith(b"HTTP/1.1 400")
 
 
 def test_eventlet_wsgi_reads_already_handled():
