@@ -3,11 +3,11 @@
 // The chat page, wired: server events and user actions go into the store as events,
 // the views render what results, and the few effects (joins, sends, marks) happen here.
 
-import { createApi } from './api.js';
+import { createApi } from './net/api.js';
 import { createComposer } from './composer.js';
 import { directRoomName, sameUser } from './format.js';
 import { loadEntries, newClientId, persist } from './outbox.js';
-import { isUnknownEvent, listen, request, requestWithRetry, retryDelay } from './socket.js';
+import { isUnknownEvent, listen, request, requestWithRetry, retryDelay } from './net/socket.js';
 import {
   apply,
   currentRoom,

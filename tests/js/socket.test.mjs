@@ -10,7 +10,7 @@ import {
   requestWithRetry,
   retryDelay,
   SERVER_EVENTS,
-} from '../../static/js/socket.js';
+} from '../../static/js/net/socket.js';
 
 // Answers each emit with the next scripted reply: an ack object, or 'timeout'.
 class FakeSocket {
