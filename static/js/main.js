@@ -4,24 +4,18 @@
 // the views render what results, and the few effects (joins, sends, marks) happen here.
 
 import { createApi } from './net/api.js';
-import { createComposer } from './composer.js';
+import { loadEntries, newClientId, persist } from './effects/outbox-storage.js';
 import { directRoomName, sameUser } from './format.js';
-import { loadEntries, newClientId, persist } from './outbox.js';
 import { isUnknownEvent, listen, request, requestWithRetry, retryDelay } from './net/socket.js';
-import {
-  apply,
-  currentRoom,
-  hasMessage,
-  initialState,
-  lastOwnMessage,
-  nextToSend,
-  roomLabel,
-  shouldNotify,
-} from './store.js';
+import { nextToSend } from './state/outbox.js';
+import { currentRoom, roomLabel, roomUrl, shouldNotify } from './state/rooms.js';
+import { apply, initialState } from './state/store.js';
+import { findMessage, hasMessage, lastOwnMessage, timelineOf } from './state/timeline.js';
 import { createAttention } from './views/attention.js';
+import { createComposer } from './views/composer.js';
 import { createConversation } from './views/conversation.js';
 import { createFinder } from './views/finder.js';
-import { createSidebar, roomUrl } from './views/sidebar.js';
+import { createSidebar } from './views/sidebar.js';
 
 const TYPING_EXPIRE = 5000; // ms before someone else's indicator fades without a refresh
 const ROOM_LIST_POLL = 30000; // only when the server cannot watch rooms
@@ -40,6 +34,7 @@ function start(root) {
     rooms: JSON.parse(root.dataset.rooms || '[]'),
     current: root.dataset.room || null,
     title: root.dataset.title || null,
+    online: navigator.onLine,
   });
   state = apply(state, { type: 'restored', entries: loadEntries(storage, ME) });
 
@@ -110,7 +105,7 @@ function start(root) {
       onLoadOlder: () => loadOlder(),
       onEdit: (id) => {
         const room = currentRoom(state);
-        const m = room && room.messages.find((x) => x.id === id);
+        const m = room && findMessage(timelineOf(state, room.name), id);
         if (m && !m.deleted) composer.startEdit(m);
       },
       onDelete: confirmDelete,
@@ -139,7 +134,7 @@ function start(root) {
       },
       onEditLast: () => {
         const room = currentRoom(state);
-        const m = room && lastOwnMessage(state, room);
+        const m = room && lastOwnMessage(state, timelineOf(state, room.name));
         if (m) composer.startEdit(m);
         return Boolean(m);
       },
@@ -206,10 +201,10 @@ function start(root) {
     chat_error: (d) => console.warn('chat_error', d.event, d.code, d.message),
     room_added: (summary) => {
       dispatch({ type: 'room_added', summary });
-      if (state.watch === 'on') watchRooms(); // so its messages reach this page too
+      if (state.connection.watch === 'on') watchRooms(); // so its messages reach this page too
     },
     room_removed: (d) => {
-      const wasOpen = state.current === d.room;
+      const wasOpen = state.rooms.current === d.room;
       dispatch({ type: 'room_removed', room: d.room });
       if (wasOpen) history.pushState({ room: null }, '', '/');
     },
@@ -222,7 +217,7 @@ function start(root) {
     reported.clear();
     dispatch({ type: 'connected' });
     watchRooms();
-    if (state.current) joinCurrent();
+    if (state.rooms.current) joinCurrent();
   });
 
   socket.on('disconnect', (reason) => {
@@ -243,19 +238,12 @@ function start(root) {
     if (!socket.active && !leaving) setTimeout(() => socket.connect(), 3000);
   });
 
-  window.addEventListener('online', () => flushSoon());
-  window.addEventListener('offline', () => flushSoon());
-
-  function flushSoon() {
-    if (!renderQueued) {
-      renderQueued = true;
-      queueMicrotask(flush);
-    }
-  }
+  window.addEventListener('online', () => dispatch({ type: 'network', online: navigator.onLine }));
+  window.addEventListener('offline', () => dispatch({ type: 'network', online: navigator.onLine }));
 
   // Every room of the user, live: their messages reach this page without joining them.
   function watchRooms() {
-    if (state.watch === 'unsupported') {
+    if (state.connection.watch === 'unsupported') {
       refreshRooms();
       return;
     }
@@ -282,7 +270,7 @@ function start(root) {
   }
 
   setInterval(() => {
-    if (state.watch === 'unsupported' && document.visibilityState === 'visible') refreshRooms();
+    if (state.connection.watch === 'unsupported' && document.visibilityState === 'visible') refreshRooms();
   }, ROOM_LIST_POLL);
 
   function joinCurrent() {
@@ -290,10 +278,11 @@ function start(root) {
     if (!room || !socket.connected) return;
     const seq = ++joinSeq;
     const gen = generation;
-    const lastId = room.loaded && room.syncedId !== null ? room.syncedId : null;
+    const tl = timelineOf(state, room.name);
+    const lastId = tl.loaded && tl.syncedId !== null ? tl.syncedId : null;
     const payload = { room: room.name };
     if (lastId !== null) payload.last_id = lastId;
-    const stillWanted = () => seq === joinSeq && gen === generation && state.current === room.name;
+    const stillWanted = () => seq === joinSeq && gen === generation && state.rooms.current === room.name;
     dispatch({ type: 'join_started', room: room.name, lastId });
     requestWithRetry(socket, 'joined_room', payload, {
       active: stillWanted,
@@ -310,7 +299,7 @@ function start(root) {
           room: room.name,
           online: res.online,
           seen: res.seen,
-          watching: state.watch === 'on',
+          watching: state.connection.watch === 'on',
         });
       })
       .catch((error) => {
@@ -338,7 +327,7 @@ function start(root) {
   // --- switching rooms -----------------------------------------------------------------
 
   function leave(name) {
-    const room = state.rooms[name];
+    const room = state.rooms.byName[name];
     if (!room) return;
     if (room.join !== 'idle' && socket.connected)
       request(socket, 'leave_room', { room: name }).catch(() => {});
@@ -347,24 +336,24 @@ function start(root) {
 
   function openRoom(name, { push = true, title = null } = {}) {
     closeDrawer();
-    if (name === state.current) {
+    if (name === state.rooms.current) {
       composer.focus();
       return;
     }
-    if (state.current) leave(state.current);
-    dispatch({ type: 'opened', room: name, title: name && !state.rooms[name] ? title : null });
-    if (push) history.pushState({ room: name }, '', name ? roomUrl(state.rooms[name]) : '/');
+    if (state.rooms.current) leave(state.rooms.current);
+    dispatch({ type: 'opened', room: name, title: name && !state.rooms.byName[name] ? title : null });
+    if (push) history.pushState({ room: name }, '', name ? roomUrl(state.rooms.byName[name]) : '/');
     joinSeq += 1; // whatever was joining before is no longer wanted
     if (name) joinCurrent();
-    if (state.watch !== 'on') refreshRooms();
+    if (state.connection.watch !== 'on') refreshRooms();
     composer.focus();
   }
 
   // From the finder: the room must exist (or be creatable) before the page switches.
   async function openByForm(target) {
     const name = target.room || directRoomName(ME, target.peer);
-    const known = state.rooms[name];
-    if (name === state.current || (known && known.member)) {
+    const known = state.rooms.byName[name];
+    if (name === state.rooms.current || (known && known.member)) {
       openRoom(name);
       return;
     }
@@ -389,7 +378,7 @@ function start(root) {
   }
 
   async function removeRoom(name) {
-    const room = state.rooms[name];
+    const room = state.rooms.byName[name];
     if (!room) return;
     const label = roomLabel(room);
     const status = $('sidebar-status');
@@ -399,7 +388,7 @@ function start(root) {
       status.textContent = `Could not remove ${label}: ${error.message}.`;
       return;
     }
-    if (state.current === name) {
+    if (state.rooms.current === name) {
       leave(name);
       history.pushState({ room: null }, '', '/');
     }
@@ -421,13 +410,13 @@ function start(root) {
 
   function onMessage(m) {
     if (!m || typeof m.id !== 'number' || typeof m.room !== 'string') return;
-    const before = state.rooms[m.room];
+    const before = timelineOf(state, m.room);
     const fresh = !before || !hasMessage(before, m.id);
     const visibleTab = document.visibilityState === 'visible';
-    const attentive = m.room === state.current && visibleTab && conversation.atBottom();
+    const attentive = m.room === state.rooms.current && visibleTab && conversation.atBottom();
     dispatch({ type: 'message', message: m, attentive });
     if (!fresh || sameUser(m.username, ME) || m.deleted) return;
-    if (m.room === state.current) announce(`${m.username}: ${m.message}`);
+    if (m.room === state.rooms.current) announce(`${m.username}: ${m.message}`);
     if (shouldNotify(state, m, { looking: visibleTab && document.hasFocus() })) attention.alert(state, m);
   }
 
@@ -457,7 +446,7 @@ function start(root) {
     const room = currentRoom(state);
     if (!room || room.join !== 'joined' || document.visibilityState !== 'visible') return;
     const id = conversation.newestVisibleId();
-    if (id === null || id <= (reported.get(room.name) ?? room.readId ?? 0)) return;
+    if (id === null || id <= (reported.get(room.name) ?? timelineOf(state, room.name).readId ?? 0)) return;
     reported.set(room.name, id);
     dispatch({ type: 'read', room: room.name, id });
     request(socket, 'mark_seen', { room: room.name, message_id: id }).catch(() => {
@@ -468,12 +457,13 @@ function start(root) {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     markSeen();
-    if (state.watch === 'unsupported') refreshRooms();
+    if (state.connection.watch === 'unsupported') refreshRooms();
   });
 
   let olderFailedAt = 0;
   function loadOlder() {
-    const room = currentRoom(state);
+    const meta = currentRoom(state);
+    const room = meta && timelineOf(state, meta.name);
     if (!room || !room.loaded || !room.hasMore || room.loadingOlder || !room.messages.length) return;
     if (Date.now() - olderFailedAt < 5000) return;
     dispatch({ type: 'older_requested', room: room.name });
@@ -631,7 +621,7 @@ function start(root) {
     window.location.assign(`/login?next=${encodeURIComponent(next)}`);
   }
 
-  history.replaceState({ room: state.current }, '', window.location.href);
+  history.replaceState({ room: state.rooms.current }, '', window.location.href);
   flush();
   composer.focus();
 }

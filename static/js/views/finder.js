@@ -3,7 +3,7 @@
 // Joining or creating a room by name, starting a direct chat by username, and the
 // directory of public rooms by prefix. A disclosure at the top of the room list.
 
-import { h, setText } from '../dom.js';
+import { h, setText } from './dom.js';
 import { isRoomName, isUsername, sameUser, shortWhen } from '../format.js';
 
 const SEARCH_DELAY = 250;

@@ -4,18 +4,14 @@
 // unread count, newest message and time, a dot for a direct peer who is online, and a
 // button that takes it off the list. Renders from the store only.
 
-import { h, reconcile, setText } from '../dom.js';
+import { h, reconcile, setText } from './dom.js';
 import { sameUser, shortWhen } from '../format.js';
-import { listedRooms, outboxFor, roomLabel } from '../store.js';
+import { outboxFor } from '../state/outbox.js';
+import { listedRooms, roomLabel, roomUrl } from '../state/rooms.js';
+import { timelineOf } from '../state/timeline.js';
 
-export function roomUrl(room) {
-  return room.kind === 'direct'
-    ? `/chat?with=${encodeURIComponent(room.peer)}`
-    : `/chat?room=${encodeURIComponent(room.name)}`;
-}
-
-function preview(state, room) {
-  const m = room.lastMessage;
+function preview(state, room, tl) {
+  const m = tl.lastMessage;
   if (!m) return 'No messages yet';
   if (m.deleted) return 'Message deleted';
   const text = m.message.length > 200 ? `${m.message.slice(0, 200)}…` : m.message;
@@ -64,14 +60,14 @@ export function createSidebar(els, { onOpen, onRemove }) {
   }
 
   function update(li, item) {
-    const { room, current, state } = item;
+    const { room, tl, current, state } = item;
     const p = parts.get(li);
     const label = roomLabel(room);
     p.link.href = roomUrl(room);
     if (current) p.link.setAttribute('aria-current', 'page');
     else p.link.removeAttribute('aria-current');
     li.classList.toggle('current', current);
-    li.classList.toggle('has-unread', room.unread > 0);
+    li.classList.toggle('has-unread', tl.unread > 0);
     setText(p.name, label);
     p.dot.hidden = room.kind !== 'direct' || room.peerOnline === null;
     p.dot.classList.toggle('online', room.peerOnline === true);
@@ -83,16 +79,16 @@ export function createSidebar(els, { onOpen, onRemove }) {
           : ' (offline)'
         : '',
     );
-    const m = room.lastMessage;
+    const m = tl.lastMessage;
     setText(p.when, m ? shortWhen(m.created_at) : '');
     if (m) p.when.setAttribute('datetime', m.created_at);
-    setText(p.text, preview(state, room));
+    setText(p.text, preview(state, room, tl));
     const unsent = item.unsent;
     setText(p.unsent, unsent ? `${unsent} unsent` : '');
     p.unsent.hidden = !unsent;
-    p.badge.hidden = room.unread === 0;
-    setText(p.badge, room.unread > 99 ? '99+' : String(room.unread));
-    p.badge.setAttribute('aria-label', `${room.unread} unread`);
+    p.badge.hidden = tl.unread === 0;
+    setText(p.badge, tl.unread > 99 ? '99+' : String(tl.unread));
+    p.badge.setAttribute('aria-label', `${tl.unread} unread`);
     p.remove.setAttribute('aria-label', `Remove ${label} from your list`);
     p.remove.title = 'Remove from your list';
     return li;
@@ -102,9 +98,10 @@ export function createSidebar(els, { onOpen, onRemove }) {
     const items = listedRooms(state, kind).map((room) => ({
       key: room.name,
       room,
+      tl: timelineOf(state, room.name),
       state,
-      current: room.name === state.current,
-      unsent: room.name === state.current ? 0 : outboxFor(state, room.name).length,
+      current: room.name === state.rooms.current,
+      unsent: room.name === state.rooms.current ? 0 : outboxFor(state, room.name).length,
     }));
     reconcile(list, items, caches[kind], { create, update });
     empty.hidden = items.length > 0;
@@ -115,7 +112,7 @@ export function createSidebar(els, { onOpen, onRemove }) {
       if (
         last &&
         last.rooms === state.rooms &&
-        last.current === state.current &&
+        last.timeline === state.timeline &&
         last.outbox === state.outbox
       )
         return;

@@ -6,7 +6,7 @@
 // cancel and ↑ in an empty box to edit your last message; a draft per room.
 
 import { setText } from './dom.js';
-import { MAX_MESSAGE, messageLength } from './format.js';
+import { MAX_MESSAGE, messageLength } from '../format.js';
 
 const TYPING_EVERY = 2000; // ms between typing:true refreshes while typing
 const TYPING_IDLE = 3000; // ms without keys before typing:false
