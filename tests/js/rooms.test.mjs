@@ -146,7 +146,11 @@ describe('rooms: joining and leaving', () => {
   });
 
   it('a disconnect leaves every room: not joined, not live, not watched, nobody here', () => {
-    let state = run(opened(), { type: 'rooms_listed', rooms: [summary('general'), summary('random')], watching: true });
+    let state = run(opened(), {
+      type: 'rooms_listed',
+      rooms: [summary('general'), summary('random')],
+      watching: true,
+    });
     state = joined(state);
     const slice = rooms.apply(state, { type: 'disconnected' });
     for (const room of Object.values(slice.byName)) {

@@ -74,7 +74,13 @@ describe('timelineItems', () => {
     const a = msg('bob', at(1, 9, 0));
     const b = msg('bob', at(1, 9, 1));
     const state = roomWith([a, b], { seen: { alice: a.id } });
-    assert.deepEqual(kinds(timelineItems(state, state.rooms.byName.general)), ['start', 'day', 'bob', 'divider', 'bob']);
+    assert.deepEqual(kinds(timelineItems(state, state.rooms.byName.general)), [
+      'start',
+      'day',
+      'bob',
+      'divider',
+      'bob',
+    ]);
   });
 
   it('shows notices after the message they followed and pending sends last', () => {
@@ -95,7 +101,12 @@ describe('timelineItems', () => {
     let state = roomWith([]);
     state = apply(state, { type: 'announced', room: 'general', username: 'carol', joined: true });
     state = apply(state, { type: 'message', message: msg('bob', at(1, 9, 0)), attentive: true });
-    assert.deepEqual(kinds(timelineItems(state, state.rooms.byName.general)), ['start', 'notice', 'day', 'bob']);
+    assert.deepEqual(kinds(timelineItems(state, state.rooms.byName.general)), [
+      'start',
+      'notice',
+      'day',
+      'bob',
+    ]);
   });
 
   it('keys stay the same between renders, so nodes can be kept', () => {

@@ -70,7 +70,9 @@ function summaryFields(summary) {
 
 function upsertSummary(slice, me, summary, watching) {
   const fields = summaryFields(summary);
-  if (!slice.byName[summary.room]) return ensureRoom(slice, summary.room, me, { ...fields, watched: watching });
+  if (!slice.byName[summary.room]) {
+    return ensureRoom(slice, summary.room, me, { ...fields, watched: watching });
+  }
   return withRoom(slice, summary.room, (r) => ({
     ...r,
     ...fields,

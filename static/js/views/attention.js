@@ -37,7 +37,14 @@ function loadPrefs(storage) {
   }
 }
 
-export function createAttention(els, { storage, onOpenRoom }) {
+export function createAttention(doc, { storage, onOpenRoom }) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    favicon: $('favicon'),
+    notify: $('notify-toggle'),
+    sound: $('sound-toggle'),
+    drawerBadge: $('drawer-badge'),
+  };
   const prefs = loadPrefs(storage);
   let audio = null;
   let shownTitle = null;

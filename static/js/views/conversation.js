@@ -1,9 +1,10 @@
 'use strict';
 
 // The open conversation: header, connection status, the timeline, who is typing, who is
-// online. It renders from the store (through timelineItems()) and never reads state back from
-// the DOM; what it measures is geometry (is the list scrolled to the bottom, which
-// messages are on screen), which it reports to main.js.
+// online, and the dialog that confirms a delete. It renders from the store (through
+// timelineItems()) and never reads state back from the DOM; what it measures is geometry
+// (is the list scrolled to the bottom, which messages are on screen), which it reports to
+// the effects through main.js.
 
 import { h, reconcile, setText } from './dom.js';
 import { fullWhen, linkify, timeLabel } from '../format.js';
@@ -57,7 +58,25 @@ function typingText(names) {
   return '';
 }
 
-export function createConversation(els, handlers) {
+// handlers: onVisible() (what is on screen changed), onLoadOlder(), onEdit(id),
+// onDelete(id) (confirmed), onRetry(clientId), onDiscard(clientId), onRetryJoin().
+export function createConversation(doc, handlers) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    pane: $('conversation'),
+    title: $('room-title'),
+    presence: $('online-count'),
+    status: $('status'),
+    statusText: $('status-text'),
+    statusRetry: $('status-retry'),
+    list: $('messages'),
+    jump: $('jump'),
+    typing: $('typing'),
+    people: $('online'),
+    welcome: $('welcome'),
+    confirm: $('confirm-delete'),
+    roomParts: [...doc.querySelectorAll('[data-room-part]')],
+  };
   const cache = new Map(); // item key -> {node, item}
   const parts = new WeakMap(); // message node -> its slots
   const idOf = new WeakMap(); // message node -> message id
@@ -119,7 +138,8 @@ export function createConversation(els, handlers) {
     renderJump();
     handlers.onVisible();
   });
-  document.addEventListener('click', (event) => {
+  els.statusRetry.addEventListener('click', () => handlers.onRetryJoin());
+  doc.addEventListener('click', (event) => {
     if (openMenu !== null && !event.target.closest('.actions')) closeMenu(false);
   });
 
@@ -264,7 +284,7 @@ export function createConversation(els, handlers) {
         on: {
           click: () => {
             closeMenu(false);
-            handlers.onDelete(id);
+            confirmDelete(id);
           },
         },
       },
@@ -322,6 +342,19 @@ export function createConversation(els, handlers) {
     p.menu.hidden = true;
     p.toggle.setAttribute('aria-expanded', 'false');
     if (refocus) p.toggle.focus();
+  }
+
+  function confirmDelete(id) {
+    const dialog = els.confirm;
+    dialog.returnValue = '';
+    dialog.addEventListener(
+      'close',
+      () => {
+        if (dialog.returnValue === 'delete') handlers.onDelete(id);
+      },
+      { once: true },
+    );
+    dialog.showModal();
   }
 
   function pendingNode(item) {

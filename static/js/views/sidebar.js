@@ -2,7 +2,8 @@
 
 // The room list beside the conversation: public rooms and direct chats, each with its
 // unread count, newest message and time, a dot for a direct peer who is online, and a
-// button that takes it off the list. Renders from the store only.
+// button that takes it off the list; at its foot, the sign-out form. Renders from the
+// store only.
 
 import { h, reconcile, setText } from './dom.js';
 import { sameUser, shortWhen } from '../format.js';
@@ -19,7 +20,18 @@ function preview(state, room, tl) {
   return room.kind === 'direct' ? text : `${m.username}: ${text}`;
 }
 
-export function createSidebar(els, { onOpen, onRemove }) {
+// onOpen(name); onRemove(name) resolves false when there was no such room and rejects
+// with the reason it could not be removed; onSignOut() as the sign-out form goes.
+export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    rooms: $('room-list'),
+    roomsEmpty: $('rooms-empty'),
+    dms: $('dm-list'),
+    dmsEmpty: $('dms-empty'),
+    status: $('sidebar-status'),
+    finderToggle: $('finder-toggle'),
+  };
   const caches = { public: new Map(), direct: new Map() };
   const parts = new WeakMap();
   let last = null;
@@ -41,7 +53,7 @@ export function createSidebar(els, { onOpen, onRemove }) {
             if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
               return;
             event.preventDefault();
-            onOpen({ room: item.room.name });
+            onOpen(item.room.name);
           },
         },
       },
@@ -50,7 +62,7 @@ export function createSidebar(els, { onOpen, onRemove }) {
     );
     const remove = h(
       'button',
-      { type: 'button', className: 'room-remove', on: { click: () => onRemove(item.room.name) } },
+      { type: 'button', className: 'room-remove', on: { click: () => removeRoom(item.room.name) } },
       h('span', { 'aria-hidden': 'true' }, '×'),
     );
     const li = h('li', { className: 'room-item' }, link, remove);
@@ -93,6 +105,22 @@ export function createSidebar(els, { onOpen, onRemove }) {
     p.remove.title = 'Remove from your list';
     return li;
   }
+
+  async function removeRoom(name) {
+    const room = last && last.rooms.byName[name];
+    if (!room) return;
+    const label = roomLabel(room);
+    try {
+      if (!(await onRemove(name))) return;
+    } catch (error) {
+      els.status.textContent = `Could not remove ${label}: ${error.message}.`;
+      return;
+    }
+    els.status.textContent = `${label} is no longer in your list.`;
+    els.finderToggle.focus(); // the button that was focused is gone
+  }
+
+  $('sign-out').addEventListener('submit', () => onSignOut());
 
   function renderList(state, kind, list, empty) {
     const items = listedRooms(state, kind).map((room) => ({
