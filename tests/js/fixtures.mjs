@@ -1,5 +1,6 @@
-// What the state tests share: messages, room summaries and a room opened and joined.
-import { apply, initialState } from '../../static/js/state/store.js';
+// What the state and effect tests share: messages, room summaries, a room opened and
+// joined, a fake socket, a quiet store and a fake page.
+import { apply, createStore, initialState } from '../../static/js/state/store.js';
 
 let nextId = 100;
 
@@ -62,4 +63,80 @@ export function othersUnchanged(assert, before, after, key) {
   for (const name of ['connection', 'rooms', 'timeline', 'outbox']) {
     if (name !== key) assert.equal(after[name], before[name], `${name} changed`);
   }
+}
+
+// A Socket.IO client whose server answers each emit with `respond(event, payload)`: an
+// ack object, or 'timeout' for none. `fire(name, data)` is the server (or the client
+// library) emitting `name`.
+export class FakeSocket {
+  constructor(respond = () => ({ ok: true })) {
+    this.connected = true;
+    this.active = true;
+    this.respond = respond;
+    this.sent = [];
+    this.handlers = new Map();
+    this.disconnects = 0;
+  }
+  on(name, handler) {
+    if (this.handlers.has(name)) throw new Error(`second handler for ${name}`);
+    this.handlers.set(name, handler);
+  }
+  timeout() {
+    return {
+      emit: (event, payload, callback) => {
+        this.sent.push({ event, payload });
+        const reply = this.respond(event, payload);
+        queueMicrotask(() =>
+          reply === 'timeout' ? callback(new Error('operation has timed out')) : callback(null, reply),
+        );
+      },
+    };
+  }
+  disconnect() {
+    this.disconnects += 1;
+    this.connected = false;
+  }
+  fire(name, data) {
+    this.handlers.get(name)(data);
+  }
+  events(name) {
+    return this.sent.filter((s) => s.event === name).map((s) => s.payload);
+  }
+}
+
+// Lets every pending promise callback run.
+export const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// A store that renders nothing unless asked: effects under test see every event.
+export function quietStore(state) {
+  return createStore(state, { schedule: () => {} });
+}
+
+// What effects use of window and document, with nothing real behind it.
+export function fakePage({ visible = true, search = '' } = {}) {
+  const listeners = new Map();
+  const page = {
+    visibilityState: visible ? 'visible' : 'hidden',
+    focused: true,
+    pushed: [],
+    assigned: [],
+    intervals: [],
+    location: {
+      pathname: '/chat',
+      search,
+      href: `http://chat.test/chat${search}`,
+      assign: (url) => page.assigned.push(url),
+    },
+    navigator: { onLine: true },
+    history: {
+      pushState: (data, title, url) => page.pushed.push(url),
+      replaceState: () => {},
+    },
+    addEventListener: (name, fn) => listeners.set(name, [...(listeners.get(name) || []), fn]),
+    dispatch: (name) => (listeners.get(name) || []).forEach((fn) => fn()),
+    hasFocus: () => page.focused,
+    setInterval: (fn, ms) => page.intervals.push({ fn, ms }),
+  };
+  page.document = page;
+  return page;
 }

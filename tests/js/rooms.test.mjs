@@ -54,17 +54,21 @@ describe('rooms: the list and the open room', () => {
     assert.equal(state.rooms.byName.general.watched, true);
   });
 
-  it('a fresh room list keeps a room being joined, and one that is not a member’s', () => {
+  it('a fresh room list keeps the open room, rooms joined or being joined, and non-members’', () => {
+    const listed = ['general', 'random', 'quiet', 'elsewhere'].map((name) => summary(name));
     let state = run(
-      opened('general', [summary('general'), summary('random')]),
-      { type: 'opened', room: 'lurking' }, // opened, never a member: not on the list
-      { type: 'left', room: 'lurking' },
-      { type: 'opened', room: 'random' },
+      opened('general', listed),
+      { type: 'join_started', room: 'general', lastId: null },
+      { type: 'joined', room: 'general', online: [], seen: {} },
+      { type: 'opened', room: 'lurking' }, // the reducer alone: general stays joined
+      { type: 'opened', room: 'random' }, // lurking was opened, never a member's
       { type: 'join_started', room: 'random', lastId: null },
+      { type: 'opened', room: 'elsewhere' }, // random is still being joined
     );
     state = apply(state, { type: 'rooms_listed', rooms: [], watching: true });
-    assert.deepEqual(Object.keys(state.rooms.byName).sort(), ['lurking', 'random']);
-    assert.deepEqual(Object.keys(state.timeline.byRoom).sort(), ['lurking', 'random']);
+    const kept = ['elsewhere', 'general', 'lurking', 'random'];
+    assert.deepEqual(Object.keys(state.rooms.byName).sort(), kept);
+    assert.deepEqual(Object.keys(state.timeline.byRoom).sort(), kept);
   });
 
   it('opening a direct room by a peer’s name keeps the name as it was typed', () => {

@@ -113,7 +113,7 @@ describe('timeline: unread counts', () => {
 });
 
 describe('timeline: read marks sent', () => {
-  it('a mark is sent once per connection, again after a failure or a reconnect', () => {
+  it('a mark is sent once per connection; a failure or a reconnect forgets it was sent', () => {
     let state = joined(opened(), 'general', { seen: { alice: 0 } });
     const room = () => state.timeline.byRoom.general;
     assert.equal(readMarkToSend(state, room(), null), null); // nothing on screen
@@ -138,7 +138,7 @@ describe('timeline: read marks sent', () => {
       { type: 'read', room: 'general', id: 3 },
       { type: 'seen_by', room: 'general', username: 'alice', message_id: 8 },
     );
-    // Sent 3 here; another tab read up to 8: 6 still goes out, as before the split.
+    // Sent 3 from here; another tab read up to 8: 6 still goes out from this one.
     assert.equal(readMarkToSend(state, state.timeline.byRoom.general, 6), 6);
     const next = apply(state, { type: 'read', room: 'general', id: 6 });
     assert.equal(next.timeline.readSent.general, 6);
