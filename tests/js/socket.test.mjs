@@ -10,7 +10,7 @@ import {
   requestWithRetry,
   retryDelay,
   SERVER_EVENTS,
-} from '../../static/js/socket.js';
+} from '../../static/js/net/socket.js';
 
 // Answers each emit with the next scripted reply: an ack object, or 'timeout'.
 class FakeSocket {
@@ -190,5 +190,20 @@ describe('the table of server events', () => {
       () => listen(new FakeSocket(), { ...all(), receive_message: () => {} }),
       /not a server event/,
     );
+  });
+
+  it('takes the table in parts, one per effect, but never two handlers for one event', () => {
+    const socket = new FakeSocket();
+    const [first, ...rest] = SERVER_EVENTS;
+    const got = [];
+    listen(
+      socket,
+      { [first]: (d) => got.push(d) },
+      Object.fromEntries(rest.map((name) => [name, () => {}])),
+    );
+    assert.deepEqual([...socket.handlers.keys()].sort(), [...SERVER_EVENTS].sort());
+    socket.serverSends(first, { x: 1 });
+    assert.deepEqual(got, [{ x: 1 }]);
+    assert.throws(() => listen(new FakeSocket(), all(), { [first]: () => {} }), /two handlers for/);
   });
 });

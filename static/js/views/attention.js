@@ -4,8 +4,9 @@
 // the favicon, desktop notifications (asked for from a button, never on load) and an
 // optional sound made with WebAudio.
 
-import { setText } from '../dom.js';
-import { currentRoom, roomLabel, totalUnread } from '../store.js';
+import { setText } from './dom.js';
+import { currentRoom, roomLabel } from '../state/rooms.js';
+import { totalUnread } from '../state/timeline.js';
 
 const ICON_PATH = 'M8 9h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-9l-5 4v-4H8a2 2 0 0 1-2-2v-9a2 2 0 0 1 2-2z';
 
@@ -36,7 +37,14 @@ function loadPrefs(storage) {
   }
 }
 
-export function createAttention(els, { storage, onOpenRoom }) {
+export function createAttention(doc, { storage, onOpenRoom }) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    favicon: $('favicon'),
+    notify: $('notify-toggle'),
+    sound: $('sound-toggle'),
+    drawerBadge: $('drawer-badge'),
+  };
   const prefs = loadPrefs(storage);
   let audio = null;
   let shownTitle = null;
@@ -111,7 +119,7 @@ export function createAttention(els, { storage, onOpenRoom }) {
   }
 
   function alert(state, message) {
-    const room = state.rooms[message.room];
+    const room = state.rooms.byName[message.room];
     if (!room) return;
     if (prefs.sound) chime();
     if (!supported || !prefs.notify || Notification.permission !== 'granted') return;

@@ -1,14 +1,16 @@
 'use strict';
 
 // The open conversation: header, connection status, the timeline, who is typing, who is
-// online. It renders from the store (through timeline()) and never reads state back from
-// the DOM; what it measures is geometry (is the list scrolled to the bottom, which
-// messages are on screen), which it reports to main.js.
+// online, and the dialog that confirms a delete. It renders from the store (through
+// timelineItems()) and never reads state back from the DOM; what it measures is geometry
+// (is the list scrolled to the bottom, which messages are on screen), which it reports to
+// the effects through main.js.
 
-import { h, reconcile, setText } from '../dom.js';
+import { h, reconcile, setText } from './dom.js';
 import { fullWhen, linkify, timeLabel } from '../format.js';
-import { currentRoom, roomLabel } from '../store.js';
-import { timeline } from '../timeline.js';
+import { currentRoom, roomLabel } from '../state/rooms.js';
+import { timelineOf } from '../state/timeline.js';
+import { timelineItems } from './timeline-items.js';
 
 const BOTTOM_SLACK = 48; // px from the bottom that still counts as "at the bottom"
 const SEEN_RATIO = 0.6; // this much of a message on screen counts as read
@@ -26,14 +28,15 @@ function bodyNodes(text) {
 }
 
 export function statusText(state, room) {
-  if (state.connection === 'connecting') return { text: 'Connecting…', kind: 'info' };
-  if (state.connection === 'reconnecting') {
-    if (typeof navigator !== 'undefined' && navigator.onLine === false) {
+  const connection = state.connection;
+  if (connection.status === 'connecting') return { text: 'Connecting…', kind: 'info' };
+  if (connection.status === 'reconnecting') {
+    if (!connection.online) {
       return { text: 'You are offline. What you write is sent when the connection is back.', kind: 'warn' };
     }
     return { text: 'Connection lost. Reconnecting…', kind: 'warn' };
   }
-  if (state.connection === 'unreachable') {
+  if (connection.status === 'unreachable') {
     return { text: 'The chat server cannot be reached right now. Trying again…', kind: 'warn' };
   }
   if (!room) return null;
@@ -55,7 +58,25 @@ function typingText(names) {
   return '';
 }
 
-export function createConversation(els, handlers) {
+// handlers: onVisible() (what is on screen changed), onLoadOlder(), onEdit(id),
+// onDelete(id) (confirmed), onRetry(clientId), onDiscard(clientId), onRetryJoin().
+export function createConversation(doc, handlers) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    pane: $('conversation'),
+    title: $('room-title'),
+    presence: $('online-count'),
+    status: $('status'),
+    statusText: $('status-text'),
+    statusRetry: $('status-retry'),
+    list: $('messages'),
+    jump: $('jump'),
+    typing: $('typing'),
+    people: $('online'),
+    welcome: $('welcome'),
+    confirm: $('confirm-delete'),
+    roomParts: [...doc.querySelectorAll('[data-room-part]')],
+  };
   const cache = new Map(); // item key -> {node, item}
   const parts = new WeakMap(); // message node -> its slots
   const idOf = new WeakMap(); // message node -> message id
@@ -117,7 +138,8 @@ export function createConversation(els, handlers) {
     renderJump();
     handlers.onVisible();
   });
-  document.addEventListener('click', (event) => {
+  els.statusRetry.addEventListener('click', () => handlers.onRetryJoin());
+  doc.addEventListener('click', (event) => {
     if (openMenu !== null && !event.target.closest('.actions')) closeMenu(false);
   });
 
@@ -262,7 +284,7 @@ export function createConversation(els, handlers) {
         on: {
           click: () => {
             closeMenu(false);
-            handlers.onDelete(id);
+            confirmDelete(id);
           },
         },
       },
@@ -322,6 +344,19 @@ export function createConversation(els, handlers) {
     if (refocus) p.toggle.focus();
   }
 
+  function confirmDelete(id) {
+    const dialog = els.confirm;
+    dialog.returnValue = '';
+    dialog.addEventListener(
+      'close',
+      () => {
+        if (dialog.returnValue === 'delete') handlers.onDelete(id);
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  }
+
   function pendingNode(item) {
     const e = item.entry;
     const status = {
@@ -375,6 +410,7 @@ export function createConversation(els, handlers) {
 
   function renderJump() {
     const room = lastState && currentRoom(lastState);
+    const unread = room ? timelineOf(lastState, room.name).unread : 0;
     const far =
       !atBottom() &&
       els.list.scrollHeight - els.list.scrollTop - els.list.clientHeight > els.list.clientHeight / 3;
@@ -382,7 +418,7 @@ export function createConversation(els, handlers) {
     if (room) {
       setText(
         els.jump.querySelector('.jump-label'),
-        room.unread > 0 ? `${plural(room.unread, 'new message', 'new messages')}` : 'Jump to latest',
+        unread > 0 ? `${plural(unread, 'new message', 'new messages')}` : 'Jump to latest',
       );
     }
   }
@@ -453,13 +489,13 @@ export function createConversation(els, handlers) {
     const firstBefore = firstKey;
     const heightBefore = list.scrollHeight;
     const topBefore = list.scrollTop;
-    const items = timeline(state, room);
+    const items = timelineItems(state, room);
     const firstMessage = items.find((item) => item.type === 'message');
     firstKey = firstMessage ? firstMessage.key : null;
     reconcile(list, items, cache, { create, update });
     for (const id of [...visible]) if (!cache.has(`m${id}`)) visible.delete(id);
 
-    if (!positioned && room.join === 'joined' && room.loaded) {
+    if (!positioned && room.join === 'joined' && timelineOf(state, room.name).loaded) {
       positioned = true;
       rewatch(); // what is on screen from here on, not what was before the jump
       const divider = cache.get('divider');

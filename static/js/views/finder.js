@@ -3,12 +3,27 @@
 // Joining or creating a room by name, starting a direct chat by username, and the
 // directory of public rooms by prefix. A disclosure at the top of the room list.
 
-import { h, setText } from '../dom.js';
+import { h, setText } from './dom.js';
 import { isRoomName, isUsername, sameUser, shortWhen } from '../format.js';
 
 const SEARCH_DELAY = 250;
 
-export function createFinder(els, { me, onJoin, onDirect, searchDirectory }) {
+// onJoin(name) and onDirect(peer) open the room or reject with a sentence saying why
+// not; searchDirectory(q) resolves {rooms} or {error}.
+export function createFinder(doc, { me, onJoin, onDirect, searchDirectory }) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    toggle: $('finder-toggle'),
+    panel: $('finder-panel'),
+    joinForm: $('join-form'),
+    joinInput: $('join-room'),
+    joinError: $('join-error'),
+    dmForm: $('dm-form'),
+    dmInput: $('dm-peer'),
+    dmError: $('dm-error'),
+    query: $('directory-q'),
+    results: { status: $('directory-status'), list: $('directory-results') },
+  };
   let searchTimer = null;
   let searchSeq = 0;
 

@@ -2,20 +2,17 @@
 
 // The room list beside the conversation: public rooms and direct chats, each with its
 // unread count, newest message and time, a dot for a direct peer who is online, and a
-// button that takes it off the list. Renders from the store only.
+// button that takes it off the list; at its foot, the sign-out form. Renders from the
+// store only.
 
-import { h, reconcile, setText } from '../dom.js';
+import { h, reconcile, setText } from './dom.js';
 import { sameUser, shortWhen } from '../format.js';
-import { listedRooms, outboxFor, roomLabel } from '../store.js';
+import { outboxFor } from '../state/outbox.js';
+import { listedRooms, roomLabel, roomUrl } from '../state/rooms.js';
+import { timelineOf } from '../state/timeline.js';
 
-export function roomUrl(room) {
-  return room.kind === 'direct'
-    ? `/chat?with=${encodeURIComponent(room.peer)}`
-    : `/chat?room=${encodeURIComponent(room.name)}`;
-}
-
-function preview(state, room) {
-  const m = room.lastMessage;
+function preview(state, room, tl) {
+  const m = tl.lastMessage;
   if (!m) return 'No messages yet';
   if (m.deleted) return 'Message deleted';
   const text = m.message.length > 200 ? `${m.message.slice(0, 200)}…` : m.message;
@@ -23,7 +20,18 @@ function preview(state, room) {
   return room.kind === 'direct' ? text : `${m.username}: ${text}`;
 }
 
-export function createSidebar(els, { onOpen, onRemove }) {
+// onOpen(name); onRemove(name) resolves false when there was no such room and rejects
+// with the reason it could not be removed; onSignOut() as the sign-out form goes.
+export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    rooms: $('room-list'),
+    roomsEmpty: $('rooms-empty'),
+    dms: $('dm-list'),
+    dmsEmpty: $('dms-empty'),
+    status: $('sidebar-status'),
+    finderToggle: $('finder-toggle'),
+  };
   const caches = { public: new Map(), direct: new Map() };
   const parts = new WeakMap();
   let last = null;
@@ -45,7 +53,7 @@ export function createSidebar(els, { onOpen, onRemove }) {
             if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
               return;
             event.preventDefault();
-            onOpen({ room: item.room.name });
+            onOpen(item.room.name);
           },
         },
       },
@@ -54,7 +62,7 @@ export function createSidebar(els, { onOpen, onRemove }) {
     );
     const remove = h(
       'button',
-      { type: 'button', className: 'room-remove', on: { click: () => onRemove(item.room.name) } },
+      { type: 'button', className: 'room-remove', on: { click: () => removeRoom(item.room.name) } },
       h('span', { 'aria-hidden': 'true' }, '×'),
     );
     const li = h('li', { className: 'room-item' }, link, remove);
@@ -64,14 +72,14 @@ export function createSidebar(els, { onOpen, onRemove }) {
   }
 
   function update(li, item) {
-    const { room, current, state } = item;
+    const { room, tl, current, state } = item;
     const p = parts.get(li);
     const label = roomLabel(room);
     p.link.href = roomUrl(room);
     if (current) p.link.setAttribute('aria-current', 'page');
     else p.link.removeAttribute('aria-current');
     li.classList.toggle('current', current);
-    li.classList.toggle('has-unread', room.unread > 0);
+    li.classList.toggle('has-unread', tl.unread > 0);
     setText(p.name, label);
     p.dot.hidden = room.kind !== 'direct' || room.peerOnline === null;
     p.dot.classList.toggle('online', room.peerOnline === true);
@@ -83,28 +91,45 @@ export function createSidebar(els, { onOpen, onRemove }) {
           : ' (offline)'
         : '',
     );
-    const m = room.lastMessage;
+    const m = tl.lastMessage;
     setText(p.when, m ? shortWhen(m.created_at) : '');
     if (m) p.when.setAttribute('datetime', m.created_at);
-    setText(p.text, preview(state, room));
+    setText(p.text, preview(state, room, tl));
     const unsent = item.unsent;
     setText(p.unsent, unsent ? `${unsent} unsent` : '');
     p.unsent.hidden = !unsent;
-    p.badge.hidden = room.unread === 0;
-    setText(p.badge, room.unread > 99 ? '99+' : String(room.unread));
-    p.badge.setAttribute('aria-label', `${room.unread} unread`);
+    p.badge.hidden = tl.unread === 0;
+    setText(p.badge, tl.unread > 99 ? '99+' : String(tl.unread));
+    p.badge.setAttribute('aria-label', `${tl.unread} unread`);
     p.remove.setAttribute('aria-label', `Remove ${label} from your list`);
     p.remove.title = 'Remove from your list';
     return li;
   }
 
+  async function removeRoom(name) {
+    const room = last && last.rooms.byName[name];
+    if (!room) return;
+    const label = roomLabel(room);
+    try {
+      if (!(await onRemove(name))) return;
+    } catch (error) {
+      els.status.textContent = `Could not remove ${label}: ${error.message}.`;
+      return;
+    }
+    els.status.textContent = `${label} is no longer in your list.`;
+    els.finderToggle.focus(); // the button that was focused is gone
+  }
+
+  $('sign-out').addEventListener('submit', () => onSignOut());
+
   function renderList(state, kind, list, empty) {
     const items = listedRooms(state, kind).map((room) => ({
       key: room.name,
       room,
+      tl: timelineOf(state, room.name),
       state,
-      current: room.name === state.current,
-      unsent: room.name === state.current ? 0 : outboxFor(state, room.name).length,
+      current: room.name === state.rooms.current,
+      unsent: room.name === state.rooms.current ? 0 : outboxFor(state, room.name).length,
     }));
     reconcile(list, items, caches[kind], { create, update });
     empty.hidden = items.length > 0;
@@ -115,7 +140,7 @@ export function createSidebar(els, { onOpen, onRemove }) {
       if (
         last &&
         last.rooms === state.rooms &&
-        last.current === state.current &&
+        last.timeline === state.timeline &&
         last.outbox === state.outbox
       )
         return;

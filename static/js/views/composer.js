@@ -3,18 +3,35 @@
 // The message box: Enter sends on a keyboard (Shift+Enter is a newline), while on a
 // touch screen Enter is a newline and the button sends; a counter near the 4,000 limit
 // and a refusal beyond it (never a silent cut); typing notices; editing with Escape to
-// cancel and ↑ in an empty box to edit your last message; a draft per room.
+// cancel and ↑ in an empty box to edit your last message; a draft per room. It renders
+// the open room from the store: the box writes to it, and an edit whose message was
+// deleted meanwhile ends.
 
+import { MAX_MESSAGE, messageLength } from '../format.js';
+import { currentRoom, roomLabel } from '../state/rooms.js';
+import { findMessage, lastOwnMessage, timelineOf } from '../state/timeline.js';
 import { setText } from './dom.js';
-import { MAX_MESSAGE, messageLength } from './format.js';
 
 const TYPING_EVERY = 2000; // ms between typing:true refreshes while typing
 const TYPING_IDLE = 3000; // ms without keys before typing:false
 const COUNTER_FROM = MAX_MESSAGE - 500;
 const MAX_HEIGHT = 160;
 
-export function createComposer(els, { onSend, onEdit, onTyping, onEditLast, touch }) {
+// onSend(text); onEdit(id, text) resolves once saved or rejects with the reason;
+// onTyping(typing).
+export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    form: $('composer'),
+    input: $('message'),
+    label: $('message-label'),
+    counter: $('counter'),
+    error: $('composer-error'),
+    banner: $('edit-banner'),
+    cancelEdit: $('cancel-edit'),
+  };
   const drafts = new Map();
+  let state = null; // as last rendered
   let room = null;
   let editing = null; // {id, draft}: the message being edited and the draft it replaced
   let typingSentAt = 0;
@@ -106,7 +123,12 @@ export function createComposer(els, { onSend, onEdit, onTyping, onEditLast, touc
       event.preventDefault();
       stopEdit();
     } else if (event.key === 'ArrowUp' && !els.input.value && !editing) {
-      if (onEditLast()) event.preventDefault();
+      const open = state && currentRoom(state);
+      const mine = open && lastOwnMessage(state, timelineOf(state, open.name));
+      if (mine) {
+        startEdit(mine);
+        event.preventDefault();
+      }
     }
   });
 
@@ -142,22 +164,33 @@ export function createComposer(els, { onSend, onEdit, onTyping, onEditLast, touc
     els.input.focus();
   });
 
+  // Switching rooms keeps what you were writing for each room.
+  function setRoom(name, label) {
+    if (name === room) return;
+    if (editing) stopEdit();
+    stopTyping();
+    if (room) drafts.set(room, els.input.value);
+    room = name;
+    setValue(name ? drafts.get(name) || '' : '');
+    showError('');
+    els.input.placeholder = name ? `Message ${label}` : '';
+    setText(els.label, name ? `Message ${label}` : 'Message');
+  }
+
   return {
-    // Switching rooms keeps what you were writing for each room.
-    setRoom(name, label) {
-      if (name === room) return;
-      if (editing) stopEdit();
-      stopTyping();
-      if (room) drafts.set(room, els.input.value);
-      room = name;
-      setValue(name ? drafts.get(name) || '' : '');
-      showError('');
-      els.input.placeholder = name ? `Message ${label}` : '';
-      setText(els.label, name ? `Message ${label}` : 'Message');
+    render(next) {
+      state = next;
+      const open = currentRoom(state);
+      setRoom(open ? open.name : null, open ? roomLabel(open) : '');
+      const edited = editing && open && findMessage(timelineOf(state, open.name), editing.id);
+      if (edited && edited.deleted) stopEdit();
     },
-    startEdit,
-    stopEdit,
-    editingId: () => (editing ? editing.id : null),
+    // Edits message `id` of the open room, if it is there and not deleted.
+    edit(id) {
+      const open = state && currentRoom(state);
+      const m = open && findMessage(timelineOf(state, open.name), id);
+      if (m && !m.deleted) startEdit(m);
+    },
     showError,
     focus() {
       els.input.focus({ preventScroll: true });

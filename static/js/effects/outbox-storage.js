@@ -55,3 +55,16 @@ export function persist(storage, me, before, after) {
     // Storage full or disabled (private mode): messages still go out, only not across reloads.
   }
 }
+
+// The store's outbox, kept in `storage`: what an earlier page left unsent goes out again,
+// and from here on what joins the outbox is written, what leaves it removed.
+export function keepOutbox({ store, storage }) {
+  const me = store.getState().me;
+  store.dispatch({ type: 'restored', entries: loadEntries(storage, me) });
+  let saved = store.getState().outbox;
+  store.listen(() => {
+    const outbox = store.getState().outbox;
+    persist(storage, me, saved, outbox);
+    saved = outbox;
+  });
+}

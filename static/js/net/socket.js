@@ -4,10 +4,18 @@
 // sends as promises that settle on the ack, with a timeout and a retry policy. It knows
 // nothing about the page; main.js gives it a Socket.IO client (tests give it a fake).
 
+// WebSocket first: a closed tab is a closed socket the server sees at once (a long-poll
+// left behind would keep you "online" until it times out). Long-polling remains the
+// fallback where WebSocket cannot get through. No host: the page's own.
+export function connect(io = globalThis.io) {
+  return io({ transports: ['websocket', 'polling'], tryAllTransports: true });
+}
+
 export const ACK_TIMEOUT = 8000;
 
-// Every event the server may send, once. listen() refuses a handler table that misses
-// one or names another, so a new server event cannot be forgotten or misspelled.
+// Every event the server may send, once. listen() refuses handler tables that miss one,
+// name another or handle one twice, so a new server event cannot be forgotten or
+// misspelled.
 export const SERVER_EVENTS = Object.freeze([
   'recieve_message', // a Message, to the room (the spelling is the protocol's)
   'rejoin_room', // {room, messages, has_more, reset}, to the joiner
@@ -24,7 +32,16 @@ export const SERVER_EVENTS = Object.freeze([
   'signed_out', // {}: this session ended; the server disconnects next
 ]);
 
-export function listen(socket, handlers) {
+// One socket.on per server event. The handlers may come in several tables (each effect
+// brings those of the events it owns); together they must name every event once.
+export function listen(socket, ...tables) {
+  const handlers = {};
+  for (const table of tables) {
+    for (const [name, handler] of Object.entries(table)) {
+      if (name in handlers) throw new Error(`two handlers for ${name}`);
+      handlers[name] = handler;
+    }
+  }
   const extra = Object.keys(handlers).filter((name) => !SERVER_EVENTS.includes(name));
   if (extra.length) throw new Error(`not a server event: ${extra.join(', ')}`);
   for (const name of SERVER_EVENTS) {

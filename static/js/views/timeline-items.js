@@ -5,13 +5,18 @@
 // notices, messages still being sent, and the top of the history. Pure, so it is tested
 // without a browser; the view only turns items into nodes.
 
-import { dayKey, dayLabel, GROUP_WINDOW_MS, sameUser } from './format.js';
-import { outboxFor, roomLabel, seenLine } from './store.js';
+import { dayKey, dayLabel, GROUP_WINDOW_MS, sameUser } from '../format.js';
+import { outboxFor } from '../state/outbox.js';
+import { roomLabel } from '../state/rooms.js';
+import { seenLine, timelineOf } from '../state/timeline.js';
 
-export function timeline(state, room, now = new Date()) {
+// `meta` is the room's entry in the rooms slice; what was said in it is the timeline's.
+export function timelineItems(state, meta, now = new Date()) {
+  const room = timelineOf(state, meta.name);
   const items = [];
+  if (!room) return items;
   if (room.loaded && room.hasMore === false) {
-    items.push({ key: 'start', type: 'start', label: roomLabel(room) });
+    items.push({ key: 'start', type: 'start', label: roomLabel(meta) });
   } else if (room.loaded && room.hasMore) {
     items.push({ key: 'older', type: 'older', loading: room.loadingOlder });
   }

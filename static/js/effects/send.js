@@ -1,0 +1,109 @@
+'use strict';
+
+// What I write, to the server: the send pump (the outbox goes out one message at a time
+// per room, each with its client_id until the server acks it; a rate limit waits its
+// retry_after, other transient failures back off), edits, deletes and the typing notice.
+
+import { request, retryDelay } from '../net/socket.js';
+import { nextToSend } from '../state/outbox.js';
+import { currentRoom } from '../state/rooms.js';
+import { newClientId } from './outbox-storage.js';
+
+export function sendErrorText(error) {
+  if (error.code === 'too_long') return 'it is over 4,000 characters';
+  if (error.code === 'forbidden') return 'you may not write here';
+  if (error.code === 'rate_limited') return 'sending too fast';
+  if (error.code === 'timeout') return 'no answer from the server';
+  return error.message;
+}
+
+const realClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer),
+};
+
+// `rejoin` joins the open room again (a send refused with not_in_room waits for it).
+export function createSend({ socket, store, rejoin, clock = realClock, newId = newClientId }) {
+  const { dispatch, getState } = store;
+  let pumpTimer = null;
+
+  // One message at a time per room, each until the server has it; a resend keeps its
+  // client_id, so the server stores and broadcasts it once however often it goes out.
+  // Called after every change of the state: it sends what can go now, or waits.
+  function pump() {
+    clock.clearTimeout(pumpTimer);
+    pumpTimer = null;
+    const next = nextToSend(getState(), clock.now());
+    if (!next) return;
+    if (next.wait !== undefined) {
+      pumpTimer = clock.setTimeout(pump, next.wait);
+      return;
+    }
+    const entry = next.entry;
+    const attempt = entry.attempts + 1;
+    dispatch({ type: 'send_started', client_id: entry.client_id });
+    request(socket, 'send_message', {
+      room: entry.room,
+      message: entry.text,
+      client_id: entry.client_id,
+    }).then(
+      (res) =>
+        dispatch({ type: 'send_acked', client_id: entry.client_id, id: res.id, created_at: res.created_at }),
+      (error) => {
+        let wait = retryDelay(error, attempt - 1);
+        if (error.code === 'disconnected') wait = 1000; // and the reconnect sends it anyway
+        if (error.code === 'not_in_room') {
+          wait = 1000;
+          rejoin();
+        }
+        dispatch({
+          type: 'send_failed',
+          client_id: entry.client_id,
+          attempt,
+          error: { code: error.code, message: sendErrorText(error) },
+          retryAt: wait === null ? null : clock.now() + wait,
+        });
+      },
+    );
+  }
+
+  // Into the outbox of the open room (false: no room is open).
+  function queue(text) {
+    const room = currentRoom(getState());
+    if (!room) return false;
+    dispatch({
+      type: 'queued',
+      entry: { client_id: newId(), room: room.name, text, queued_at: clock.now() },
+    });
+    return true;
+  }
+
+  // Rejects with an Error that says why, in words.
+  async function edit(id, text) {
+    const room = currentRoom(getState());
+    if (!room) throw new Error('no room is open');
+    try {
+      await request(socket, 'edit_message', { room: room.name, id, message: text });
+    } catch (error) {
+      throw new Error(error.code === 'disconnected' ? 'the connection is down' : sendErrorText(error));
+    }
+  }
+
+  // A promise that rejects with an Error that says why, or null when no room is open.
+  function remove(id) {
+    const room = currentRoom(getState());
+    if (!room) return null;
+    return request(socket, 'delete_message', { room: room.name, id }).catch((error) => {
+      throw new Error(sendErrorText(error));
+    });
+  }
+
+  function typing(on) {
+    const room = currentRoom(getState());
+    if (room && room.join === 'joined')
+      request(socket, 'typing_status', { room: room.name, typing: on }).catch(() => {});
+  }
+
+  return { pump, queue, edit, remove, typing };
+}
