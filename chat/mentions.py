@@ -81,8 +81,10 @@ def _without_code_spans(block: str) -> str:
     out, done, i = [], 0, 0
     while i < len(runs):
         start, end = runs[i]
-        escapes = len(block[:start]) - len(block[:start].rstrip("\\"))
-        if escapes % 2:  # "\`": that backtick is text, the rest of the run may open
+        escaped = start
+        while escaped and block[escaped - 1] == "\\":
+            escaped -= 1
+        if (start - escaped) % 2:  # "\`": that backtick is text, the rest of the run may open
             start += 1
             if start == end:
                 i += 1
