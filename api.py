@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 import auth
-from chat import accounts, membership, outbox, rules, summaries
+from chat import accounts, membership, mentions, outbox, rules, summaries
 from chat.errors import HTTP_STATUS, Failure, invalid
 from chat.history import history
 from chat.identity import bearer_token
@@ -182,13 +182,27 @@ def directory():
 
 @bp.get("/rooms/<room>/messages")
 def room_messages(room: str):
-    """{messages, has_more}: the same page as load_history (?before_id=&limit=)."""
-    query = {"room": room, "before_id": _int_arg("before_id"), "limit": _int_arg("limit")}
-    for value in query.values():
+    """{messages, has_more, has_newer}: the same page as load_history (?before_id= or
+    ?after_id= or ?around_id=, and ?limit=)."""
+    query = {"room": room}
+    for name in ("before_id", "after_id", "around_id", "limit"):
+        query[name] = value = _int_arg(name)
         if isinstance(value, Failure):
             return json_error(value)
     payload = parse(LoadHistory, query)
     if isinstance(payload, Failure):
         return json_error(payload)
     page = history(_me().username, payload)
+    return json_error(page) if isinstance(page, Failure) else page
+
+
+@bp.get("/mentions")
+def my_mentions():
+    """{messages, has_more}: your mentions across the rooms you can read, newest first
+    (?before_id=&limit=, limit up to 100)."""
+    before_id, limit = _int_arg("before_id"), _int_arg("limit")
+    for value in (before_id, limit):
+        if isinstance(value, Failure):
+            return json_error(value)
+    page = mentions.mentions_page(_me().id, before_id, limit)
     return json_error(page) if isinstance(page, Failure) else page

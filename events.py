@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import wire
 import ws
-from chat import history, membership, messages, outbox, presence, sql, summaries
+from chat import history, membership, messages, outbox, presence, reactions, sql, summaries
 from chat.errors import UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure, forbidden, invalid
 from chat.identity import IDENTIFIED_SOCKET, socket_user
 from chat.outbox import message_channel, open_channel, peer_channel, user_channel
@@ -42,6 +42,7 @@ from chat.payloads import (
 from chat.presence import Connection, OpenRoom, Presence, RedisPresence
 from chat.protocol import CLIENT_EVENTS, parse
 from chat.ratelimit import EVENT_BUDGETS, Budgets, moving_window
+from chat.reactions import React
 from models import database_unavailable, db
 
 log = logging.getLogger(__name__)
@@ -271,8 +272,9 @@ def watch_rooms(me: Connection, payload: WatchRooms):
 
 @chat_event(in_room=True)
 def send_message(me: Connection, payload: SendMessage, room: OpenRoom):
-    """Client sends {room, message, client_id?}; stores it once, emits recieve_message to
-    the room's open and watching connections (sender included) and acks {id, created_at}."""
+    """Client sends {room, message, client_id?, reply_to?}; stores it once, emits
+    recieve_message to the room's open and watching connections (sender included) and
+    mentioned to each user it mentions, and acks {id, created_at}."""
     return messages.send(me, room, payload)
 
 
@@ -286,16 +288,25 @@ def typing_status(me: Connection, payload: TypingStatus, room: OpenRoom):
 
 @chat_event
 def load_history(me: Connection, payload: LoadHistory):
-    """Client sends {room, before_id?, limit?}; acks {messages, has_more}: the page of
-    messages older than before_id, oldest first. Needs read access, not a join."""
+    """Client sends {room, before_id? | after_id? | around_id?, limit?}; acks {messages,
+    has_more, has_newer}: a page of messages, oldest first. Needs read access, not a
+    join."""
     return history.history(me.username, payload)
 
 
 @chat_event(in_room=True)
 def edit_message(me: Connection, payload: EditMessage, room: OpenRoom):
     """Client sends {room, id, message}; the author only. Emits message_edited (a Message)
-    to the room and acks {id, edited_at}."""
+    to the room and mentioned to users it newly mentions; acks {id, edited_at}."""
     return messages.edit(me, room, payload)
+
+
+@chat_event(in_room=True)
+def react(me: Connection, payload: React, room: OpenRoom):
+    """Client sends {room, id, emoji, on}; adds or takes back the user's reaction, emits
+    reaction_changed {room, id, emoji, count, users} to the room's open connections when
+    that changed anything, and acks {id, emoji, count, users}."""
+    return reactions.react(me, room, payload)
 
 
 @chat_event(in_room=True)

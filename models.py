@@ -1,4 +1,5 @@
-"""Database models: users, their browser sessions, rooms, memberships and messages."""
+"""Database models: users, their browser sessions, rooms, memberships, messages, and
+what conversations add to messages (mentions, reactions)."""
 
 from __future__ import annotations
 
@@ -196,6 +197,14 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Message.mentions as sent: the usernames the text mentions, as registered, in order of
+    # first appearance, space-separated (no username has a space), or null; kept on the
+    # row so a page needs no read of ``mentions`` to say whom a message mentions.
+    mention_names: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The message of the same room this one answers. No foreign key: messages are only
+    # ever deleted softly (a room's or user's go all at once, and a reply whose original
+    # is gone just shows none), and without one, removing rows checks no reply for each.
+    reply_to_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         # History pages and replay: WHERE room_id = ? AND id < / > ? ORDER BY id.
@@ -205,19 +214,46 @@ class Message(db.Model):
     )
 
 
-def message_dict(row, room: str, username: str | None = None) -> dict:
-    """The wire form of a message (the protocol's Message), the one serializer.
+class Mention(db.Model):
+    """A user a message mentions (a member of its room when it was written)."""
 
-    ``row`` has id, body, client_id, created_at, edited_at, deleted and (unless given
-    as ``username``) the author's username.
-    """
-    return {
-        "id": row.id,
-        "room": room,
-        "username": username if username is not None else row.username,
-        "message": None if row.deleted else row.body,
-        "created_at": isoformat(row.created_at),
-        "edited_at": isoformat(row.edited_at),
-        "deleted": row.deleted,
-        "client_id": row.client_id,
-    }
+    __tablename__ = "mentions"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The message's room, so counting a user's unread mentions per room reads this index
+    # alone (and the message, to skip deleted ones).
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        # Summary.mentions: a user's mentions in one room newer than their last read id.
+        Index("ix_mentions_unread", "user_id", "room_id", "message_id"),
+        # GET /api/mentions: a user's mentions across rooms, newest first.
+        Index("ix_mentions_newest", "user_id", "message_id"),
+    )
+
+
+class Reaction(db.Model):
+    """One user's reaction to a message with one emoji (its fully-qualified form)."""
+
+    __tablename__ = "reactions"
+
+    # Grows with every reaction: the order of users ("oldest first") and of emoji ("first
+    # use") on a message.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The longest emoji (a ZWJ sequence with skin tones) is 10 code points.
+    emoji: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        # Reacting is idempotent per (message, user, emoji).
+        UniqueConstraint("message_id", "user_id", "emoji", name="uq_reactions_once"),
+        # The reactions of a page of messages, in the order they were made.
+        Index("ix_reactions_page", "message_id", "id"),
+    )

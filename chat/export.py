@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pydantic.json_schema import models_json_schema
 
-from chat import payloads, rules  # noqa: F401 (declares the core events)
+# Declare the core events and the features' own.
+from chat import mentions, payloads, reactions, rules  # noqa: F401
 from chat.protocol import CLIENT_EVENTS, COMMON_ERRORS, SERVER_EVENTS, ErrorAck
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,13 +32,21 @@ def find_by_client_id(room_id: int, user_id: int, client_id: str) -> tuple[int, 
 
 
 def store(
-    room_id: int, user_id: int, body: str, client_id: str | None
+    room_id: int,
+    user_id: int,
+    body: str,
+    client_id: str | None,
+    *,
+    mention_names: str | None = None,
+    reply_to_id: int | None = None,
 ) -> tuple[int, datetime, bool]:
     """Store a message through this app's group commit: (id, created_at, created)."""
     writer = current_app.extensions.get("group_commit")
     if writer is None:
         writer = current_app.extensions["group_commit"] = GroupCommit()
-    return writer.submit(NewMessage(room_id, user_id, body, client_id, utcnow()))
+    return writer.submit(
+        NewMessage(room_id, user_id, body, client_id, utcnow(), mention_names, reply_to_id)
+    )
 
 
 @dataclass(eq=False)
@@ -48,6 +56,8 @@ class NewMessage:
     body: str
     client_id: str | None
     created_at: datetime
+    mention_names: str | None = None
+    reply_to_id: int | None = None
     # Filled in by the commit that stores it:
     id: int | None = None
     created: bool = False
@@ -120,7 +130,15 @@ class GroupCommit:
             item.done.set()
 
 
-_MESSAGE_FIELDS = ("room_id", "user_id", "body", "client_id", "created_at")
+_MESSAGE_FIELDS = (
+    "room_id",
+    "user_id",
+    "body",
+    "client_id",
+    "created_at",
+    "mention_names",
+    "reply_to_id",
+)
 
 
 def insert_messages(batch: list[NewMessage]) -> None:
@@ -146,6 +164,7 @@ def insert_messages(batch: list[NewMessage]) -> None:
     for item in batch:
         created_at = to_db(item.created_at) if to_db else item.created_at
         params += [item.room_id, item.user_id, item.body, item.client_id, created_at]
+        params += [item.mention_names, item.reply_to_id]
     rows = connection.exec_driver_sql(statement, tuple(params)).all()
     by_key = {}
     anonymous = []

@@ -1,15 +1,22 @@
-"""Reading: the one serializer of a Message, history pages, and the replay a join sends.
+"""Reading: the one serializer of a Message, history pages (older, newer, or around a
+message), the replay a join sends, and the original a reply answers.
 
-A page is one query however big the room: every read walks the (room_id, id) index.
+A page is one query however big the room (every read walks the (room_id, id) index), plus
+one for the reactions of the whole page.
 """
 
 from __future__ import annotations
 
-from chat import rooms, rules, sql
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+
+from chat import reactions, rooms, rules, sql
 from chat.errors import Failure, not_found
 from chat.payloads import LoadHistory
 from chat.rules import NOT_YOURS
-from chat.sql import NEWEST_FIRST, P, in_room, messages, messages_query
+from chat.sql import NEWEST_FIRST, P, in_room, messages, messages_query, users
 from models import isoformat
 
 # A replay bigger than this (in characters of text) is sent as a reset page instead, so
@@ -17,70 +24,202 @@ from models import isoformat
 REPLAY_MAX_TEXT = 1_000_000
 
 
-def message_dict(row, room: str, username: str | None = None) -> dict:
+class Row(NamedTuple):
+    """A message as ``sql.MESSAGE_COLUMNS`` reads it, for one known without reading it
+    back (a send, an edit)."""
+
+    id: int
+    username: str
+    body: str | None
+    client_id: str | None
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted: bool = False
+    mention_names: str | None = None
+    reply_to_id: int | None = None
+    reply_username: str | None = None
+    reply_excerpt: str | None = None
+    reply_deleted: bool | None = None
+
+
+def message_dict(row, room: str, username: str | None = None, reactions_=()) -> dict:
     """The wire form of a message (the protocol's Message): the one serializer.
 
-    ``row`` has id, body, client_id, created_at, edited_at, deleted and (unless given
-    as ``username``) the author's username.
+    ``row`` has the columns of ``sql.MESSAGE_COLUMNS`` (the author's username may be
+    given as ``username`` instead); ``reactions_`` are its reactions (``of_messages``).
+    A deleted message shows no text, mentions, reactions or original.
     """
+    deleted = row.deleted
     return {
         "id": row.id,
         "room": room,
         "username": username if username is not None else row.username,
-        "message": None if row.deleted else row.body,
+        "message": None if deleted else row.body,
         "created_at": isoformat(row.created_at),
         "edited_at": isoformat(row.edited_at),
-        "deleted": row.deleted,
+        "deleted": deleted,
         "client_id": row.client_id,
+        "mentions": row.mention_names.split(" ") if row.mention_names and not deleted else [],
+        "reactions": [] if deleted else list(reactions_),
+        "reply_to": None if deleted else reply_dict(row),
     }
+
+
+def reply_dict(row) -> dict | None:
+    """Message.reply_to of a row of ``MESSAGE_COLUMNS`` (None when it answers nothing, or
+    its original is gone)."""
+    if row.reply_to_id is None or row.reply_username is None:
+        return None
+    return {
+        "id": row.reply_to_id,
+        "username": row.reply_username,
+        "excerpt": None if row.reply_deleted else row.reply_excerpt,
+        "deleted": bool(row.reply_deleted),
+    }
+
+
+def message_dicts(rows, room: str | None = None) -> list[dict]:
+    """Messages of ``MESSAGE_COLUMNS`` rows (of ``room``, or of each row's ``room``) with
+    their reactions, read for all of them in one query."""
+    found = reactions.of_messages([row.id for row in rows if not row.deleted])
+    return [
+        message_dict(row, room if room is not None else row.room, None, found.get(row.id, ()))
+        for row in rows
+    ]
 
 
 def payload_size(page: list[dict]) -> int:
     """About how many characters these messages take on the wire."""
-    return sum(len(m["message"] or "") + 200 for m in page)
+    size = 0
+    for m in page:
+        size += 200 + len(m["message"] or "") + sum(len(name) + 3 for name in m["mentions"])
+        for r in m["reactions"]:
+            size += 40 + sum(len(name) + 3 for name in r["users"])
+        if m["reply_to"] is not None:
+            size += 80 + len(m["reply_to"]["excerpt"] or "")
+    return size
 
 
 # --- pages -------------------------------------------------------------------------
 
-_NEWEST_PAGE = (
-    messages_query().where(*in_room(P("room_id"))).order_by(*NEWEST_FIRST).limit(P("limit"))
-)
+_IN_ROOM = in_room(P("room_id"))
+OLDEST_FIRST = (messages.c.room_id, messages.c.id)
+_OTHER = messages.alias("other")
+
+
+def _next_id(condition, *order):
+    """The first id of the room's messages meeting ``condition`` on ``_OTHER`` in
+    ``order``, or null: one probe of ix_messages_room_history (said as in ``in_room``, so
+    PostgreSQL never walks the primary key instead, which a far ``before_id`` in a room
+    of few messages would make a scan of every newer message)."""
+    return (
+        select(_OTHER.c.id)
+        .where(_OTHER.c.room_id >= P("room_id"), _OTHER.c.room_id <= P("room_id"), condition)
+        .order_by(*order)
+        .limit(1)
+    )
+
+
+_NEWEST_PAGE = messages_query().where(*_IN_ROOM).order_by(*NEWEST_FIRST).limit(P("limit"))
+# Nothing lies between a page older than before_id and before_id: newer messages than the
+# page exist when any is at or after before_id (and older than a page after after_id,
+# when any is at or before after_id).
+_NEXT_FROM = _next_id(_OTHER.c.id >= P("before_id"), _OTHER.c.room_id, _OTHER.c.id)
+_LAST_UP_TO = _next_id(_OTHER.c.id <= P("after_id"), _OTHER.c.room_id.desc(), _OTHER.c.id.desc())
 _PAGE_BEFORE = (
     messages_query()
-    .where(*in_room(P("room_id")), messages.c.id < P("before_id"))
+    .add_columns(_NEXT_FROM.scalar_subquery().label("beyond"))
+    .where(*_IN_ROOM, messages.c.id < P("before_id"))
     .order_by(*NEWEST_FIRST)
+    .limit(P("limit"))
+)
+_PAGE_AFTER = (
+    messages_query()
+    .add_columns(_LAST_UP_TO.scalar_subquery().label("beyond"))
+    .where(*_IN_ROOM, messages.c.id > P("after_id"))
+    .order_by(*OLDEST_FIRST)
+    .limit(P("limit"))
+)
+_AT_OR_AFTER = (
+    messages_query()
+    .where(*_IN_ROOM, messages.c.id >= P("from_id"))
+    .order_by(*OLDEST_FIRST)
     .limit(P("limit"))
 )
 _NEWER_THAN = (
     messages_query()
-    .where(*in_room(P("room_id")), messages.c.id > P("last_id"))
-    .order_by(messages.c.room_id, messages.c.id)
+    .where(*_IN_ROOM, messages.c.id > P("last_id"))
+    .order_by(*OLDEST_FIRST)
     .limit(P("limit"))
 )
 
 
 def page(
     room_id: int, room: str, before_id: int | None = None, limit: int = rules.PAGE_SIZE
-) -> tuple[list[dict], bool]:
-    """A page of messages older than ``before_id`` (the newest when None), oldest first.
-    One query, whatever the size of the room (the (room_id, id) index)."""
+) -> tuple[list[dict], bool, bool]:
+    """A page of messages older than ``before_id`` (the newest when None), oldest first;
+    whether older ones exist, and newer ones. One query, whatever the size of the room
+    (the (room_id, id) index), and one for the page's reactions."""
     if before_id is None:
         rows = sql.run(_NEWEST_PAGE, room_id=room_id, limit=limit + 1).all()
+        newer = None
     else:
         rows = sql.run(_PAGE_BEFORE, room_id=room_id, before_id=before_id, limit=limit + 1).all()
-    return [message_dict(row, room) for row in reversed(rows[:limit])], len(rows) > limit
+        if rows:
+            newer = rows[0].beyond
+        else:
+            newer = sql.run(_NEXT_FROM, room_id=room_id, before_id=before_id).scalar()
+    older = len(rows) > limit
+    return message_dicts(list(reversed(rows[:limit])), room), older, newer is not None
 
 
 def history(username: str, payload: LoadHistory) -> dict | Failure:
-    """A history page as ``load_history`` and the HTTP API give it: {messages, has_more}."""
+    """A history page as ``load_history`` and the HTTP API give it: {messages, has_more,
+    has_newer}: older than before_id (the newest when no id is given), newer than
+    after_id, or around around_id (up to half the page older, that message, the rest
+    newer), oldest first; has_more: older messages exist, has_newer: newer ones do."""
     if not rules.can_read(payload.room, username):
         return NOT_YOURS
     found = rooms.find(payload.room)
     if found is None:
         return not_found(f"no room named {payload.room}")
+    room_id, room = found[0], payload.room
     limit = payload.limit or rules.PAGE_SIZE
-    found_page, has_more = page(found[0], payload.room, payload.before_id, limit)
-    return {"messages": found_page, "has_more": has_more}
+    if payload.after_id is not None:
+        after_id = payload.after_id
+        rows = sql.run(_PAGE_AFTER, room_id=room_id, after_id=after_id, limit=limit + 1).all()
+        if rows:
+            older = rows[0].beyond
+        else:
+            older = sql.run(_LAST_UP_TO, room_id=room_id, after_id=after_id).scalar()
+        return {
+            "messages": message_dicts(rows[:limit], room),
+            "has_more": older is not None,
+            "has_newer": len(rows) > limit,
+        }
+    if payload.around_id is not None:
+        return _around(room_id, room, payload.around_id, limit)
+    found_page, has_more, has_newer = page(room_id, room, payload.before_id, limit)
+    return {"messages": found_page, "has_more": has_more, "has_newer": has_newer}
+
+
+def _around(room_id: int, room: str, around_id: int, limit: int) -> dict | Failure:
+    """The message ``around_id``, up to limit // 2 older ones before it and the rest of
+    the page newer: two queries (each way from the message) and the reactions."""
+    rows = sql.run(_AT_OR_AFTER, room_id=room_id, from_id=around_id, limit=limit + 1).all()
+    if not rows or rows[0].id != around_id:
+        return not_found(f"no message {around_id} in this room")
+    older_limit = limit // 2
+    older = sql.run(_PAGE_BEFORE, room_id=room_id, before_id=around_id, limit=older_limit + 1)
+    older = older.all()
+    has_more = len(older) > older_limit
+    older = list(reversed(older[:older_limit]))
+    newer_limit = limit - len(older)
+    return {
+        "messages": message_dicts(older + rows[:newer_limit], room),
+        "has_more": has_more,
+        "has_newer": len(rows) > newer_limit,
+    }
 
 
 def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
@@ -91,14 +230,46 @@ def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
     """
     reset = False
     if last_id is None:
-        found, has_more = page(room_id, room)
+        found, has_more, _ = page(room_id, room)
     else:
         limit = rules.REPLAY_LIMIT
         rows = sql.run(_NEWER_THAN, room_id=room_id, last_id=last_id, limit=limit + 1).all()
-        found, has_more = [message_dict(row, room) for row in rows], False
-        if len(rows) > limit or payload_size(found) > REPLAY_MAX_TEXT:
-            found, has_more = page(room_id, room)
+        if len(rows) > limit:
+            found, has_more, _ = page(room_id, room)
             reset = True
+        else:
+            found, has_more = message_dicts(rows, room), False
+            if payload_size(found) > REPLAY_MAX_TEXT:
+                found, has_more, _ = page(room_id, room)
+                reset = True
     if not found:
         return None
     return {"room": room, "messages": found, "has_more": has_more, "reset": reset}
+
+
+# --- the original a reply answers ----------------------------------------------------
+
+_ORIGINAL = select(
+    messages.c.id,
+    users.c.username,
+    func.substr(messages.c.body, 1, rules.EXCERPT_LENGTH).label("excerpt"),
+).where(
+    messages.c.id == P("mid"),
+    messages.c.room_id == P("rid"),
+    messages.c.deleted.is_(False),
+    messages.c.user_id == users.c.id,
+)
+
+
+def original(room_id: int, message_id: int) -> dict | Failure:
+    """The reply columns of a ``Row`` answering ``message_id``, a live message of the
+    room (else not_found)."""
+    row = sql.run(_ORIGINAL, rid=room_id, mid=message_id).first()
+    if row is None:
+        return not_found(f"no message {message_id} in this room to reply to")
+    return {
+        "reply_to_id": row.id,
+        "reply_username": row.username,
+        "reply_excerpt": row.excerpt,
+        "reply_deleted": False,
+    }

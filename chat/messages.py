@@ -1,5 +1,5 @@
-"""Writing messages: the whole send (limit, idempotency, insert, broadcast), edits,
-deletes and read marks.
+"""Writing messages: the whole send (limit, idempotency, reply and mentions, insert,
+broadcast), edits, deletes and read marks.
 
 Every function takes what the connection already knows (``Connection``, ``OpenRoom``)
 and a validated payload (``payloads.py``), returns the ack's body or a ``Failure``, and
@@ -11,13 +11,13 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import exists, or_, select
 
-from chat import groupcommit, outbox, presence, rooms, rules, sql, summaries
+from chat import groupcommit, history, mentions, outbox, presence, rooms, rules, sql, summaries
 from chat.errors import Failure, not_found, rate_limited
 from chat.groupcommit import find_by_client_id
-from chat.history import message_dict
+from chat.history import Row, message_dict
 from chat.payloads import DeleteMessage, EditMessage, MarkSeen, SendMessage
 from chat.presence import Connection, OpenRoom
-from chat.sql import P, memberships, messages
+from chat.sql import P, memberships, messages, messages_query
 from models import isoformat, utcnow
 
 # --- sending -------------------------------------------------------------------------
@@ -29,6 +29,11 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
 
     The per-user limit counts stored messages only: a refused, failed or repeated send is
     refunded, and a retry of a stored message is answered even over the limit.
+
+    The Message is built from what the send knows, never read back: a text without ``@``
+    and without ``reply_to`` costs the insert alone; a reply reads its original first,
+    and a possible mention the members it may name (and then stores who it mentions,
+    each of whom gets ``mentioned``).
     """
     limit = current_app.extensions["message_limit"]
     hit = limit.hit(me.user_id)
@@ -38,8 +43,21 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
             return {"id": earlier[0], "created_at": isoformat(earlier[1])}
         return rate_limited("too many messages, slow down", hit)
     try:
+        reply = {}
+        if payload.reply_to is not None:
+            reply = history.original(room.id, payload.reply_to)
+            if isinstance(reply, Failure):
+                limit.refund(hit)  # a refused send does not count
+                return reply
+        mentioned = mentions.resolve(me, room, payload.message)
+        names = mentions.names(mentioned)
         message_id, created_at, created = groupcommit.store(
-            room.id, me.user_id, payload.message, payload.client_id
+            room.id,
+            me.user_id,
+            payload.message,
+            payload.client_id,
+            mention_names=names,
+            reply_to_id=payload.reply_to,
         )
     except BaseException:
         limit.refund(hit)  # a failed send does not count
@@ -48,16 +66,18 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
     if not created:  # a retry: the first ack, no second broadcast, not counted
         limit.refund(hit)
         return ack
-    message = {
-        **ack,
-        "room": room.name,
-        "username": me.username,
-        "message": payload.message,
-        "edited_at": None,
-        "deleted": False,
-        "client_id": payload.client_id,
-    }
+    stored = Row(
+        id=message_id,
+        username=me.username,
+        body=payload.message,
+        client_id=payload.client_id,
+        created_at=created_at,
+        mention_names=names,
+        **reply,
+    )
+    message = message_dict(stored, room.name)
     outbox.emit("recieve_message", message, outbox.message_channel(room.name))
+    mentions.record(room, message, mentioned)
     presence.typing(me, room.name, False)  # a sent message ends typing
     if room.peer_id is not None and rooms.add_member(room.id, room.peer_id):
         # The peer had removed this direct room: it comes back with this message.
@@ -71,22 +91,14 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
 _MESSAGE_IN_ROOM = (messages.c.id == P("mid"), messages.c.room_id == P("rid"))
 _OWN_LIVE = (*_MESSAGE_IN_ROOM, messages.c.user_id == P("uid"), messages.c.deleted.is_(False))
 _AUTHOR_AND_STATE = select(messages.c.user_id, messages.c.deleted).where(*_MESSAGE_IN_ROOM)
-_EDITED_COLUMNS = (
-    messages.c.id,
-    messages.c.body,
-    messages.c.client_id,
-    messages.c.created_at,
-    messages.c.edited_at,
-    messages.c.deleted,
-)
+_OWN_MESSAGE = messages_query().where(*_OWN_LIVE)
 _EDIT = (
     messages.update()
     .where(*_OWN_LIVE, messages.c.body != P("new_body"))
-    .values(body=P("new_body"), edited_at=P("now"))
-    .returning(*_EDITED_COLUMNS)
+    .values(body=P("new_body"), edited_at=P("now"), mention_names=P("names"))
+    .returning(messages.c.edited_at)
 )
-_OWN_MESSAGE = select(*_EDITED_COLUMNS).where(*_OWN_LIVE)
-_DELETE = messages.update().where(*_OWN_LIVE).values(deleted=True, body=None)
+_DELETE = messages.update().where(*_OWN_LIVE).values(deleted=True, body=None, mention_names=None)
 
 
 def _why_not_own(room_id: int, user_id: int, message_id: int) -> Failure:
@@ -99,18 +111,33 @@ def _why_not_own(room_id: int, user_id: int, message_id: int) -> Failure:
 
 
 def edit(me: Connection, room: OpenRoom, payload: EditMessage) -> dict | Failure:
-    """Replace the text of the user's own live message: {id, edited_at}; the room gets
-    message_edited when the text changed."""
+    """Replace the text of the user's own live message: {id, edited_at}. When the text
+    changed, the room gets message_edited, who it mentions is worked out again, and users
+    it newly mentions get ``mentioned``."""
     mine = {"rid": room.id, "uid": me.user_id, "mid": payload.id}
-    row = sql.run(_EDIT, new_body=payload.message, now=utcnow(), **mine).first()
-    if row is not None:
-        message = message_dict(row, room.name, me.username)
-        outbox.emit("message_edited", message, outbox.message_channel(room.name))
-    else:  # not yours, gone, or the same text: which?
-        row = sql.run(_OWN_MESSAGE, **mine).first()
-        if row is None:
+    before = sql.run(_OWN_MESSAGE, **mine).first()
+    if before is None:
+        return _why_not_own(room.id, me.user_id, payload.id)
+    if before.body == payload.message:
+        return {"id": before.id, "edited_at": isoformat(before.edited_at)}
+    earlier = tuple(before.mention_names.split(" ")) if before.mention_names else ()
+    mentioned = mentions.resolve(me, room, payload.message, earlier)
+    names = mentions.names(mentioned)
+    row = sql.run(_EDIT, new_body=payload.message, now=utcnow(), names=names, **mine).first()
+    if row is None:  # deleted, or given this very text, meanwhile
+        again = sql.run(_OWN_MESSAGE, **mine).first()
+        if again is None:
             return _why_not_own(room.id, me.user_id, payload.id)
-    return {"id": row.id, "edited_at": isoformat(row.edited_at)}
+        return {"id": again.id, "edited_at": isoformat(again.edited_at)}
+    edited = before._asdict() | {
+        "body": payload.message,
+        "edited_at": row.edited_at,
+        "mention_names": names,
+    }
+    [message] = history.message_dicts([Row(**edited)], room.name)
+    outbox.emit("message_edited", message, outbox.message_channel(room.name))
+    mentions.rerecord(room, message, mentioned, earlier)
+    return {"id": payload.id, "edited_at": isoformat(row.edited_at)}
 
 
 def delete(me: Connection, room: OpenRoom, payload: DeleteMessage) -> dict | Failure:

@@ -1,5 +1,6 @@
-"""Payload models of the core protocol: rooms, messages, typing, reading, watching,
-presence and sessions (docs/protocol.md). Feature modules declare their own."""
+"""Payload models of the core protocol: rooms, messages (with what conversations add to
+them: mentions, reactions, replies), typing, reading, watching, presence and sessions
+(docs/protocol.md). Feature modules declare their own events."""
 
 from __future__ import annotations
 
@@ -69,6 +70,29 @@ Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 # --- what the server sends -----------------------------------------------------------
 
 
+class Reaction(Shape):
+    """One emoji's reactions to a message."""
+
+    emoji: str = Field(description="One emoji, in its fully-qualified form")
+    count: int = Field(description="How many users reacted with it")
+    users: list[str] = Field(
+        max_length=rules.MAX_REACTION_USERS,
+        description=f"Who reacted with it, oldest first, at most {rules.MAX_REACTION_USERS}",
+    )
+
+
+class ReplyTo(Shape):
+    """The message a reply answers, as it is now."""
+
+    id: int
+    username: str
+    excerpt: str | None = Field(
+        description=f"The first {rules.EXCERPT_LENGTH} code points of its current text; "
+        "null once it is deleted"
+    )
+    deleted: bool
+
+
 @server_event("recieve_message", "message_edited")
 class Message(Shape):
     """A message, as stored (recieve_message: a new one; message_edited: its new text)."""
@@ -81,6 +105,17 @@ class Message(Shape):
     edited_at: Timestamp | None
     deleted: bool
     client_id: str | None
+    mentions: list[str] = Field(
+        description="The members the text mentions (@name), as registered, in order of "
+        "first appearance, each once; empty when deleted"
+    )
+    reactions: list[Reaction] = Field(
+        max_length=rules.MAX_REACTION_KINDS,
+        description="Ordered by each emoji's first use; empty when deleted",
+    )
+    reply_to: ReplyTo | None = Field(
+        description="The message this one answers; null when it answers none (or is deleted)"
+    )
 
 
 class Summary(Shape):
@@ -89,6 +124,9 @@ class Summary(Shape):
     room: str
     kind: Literal["public", "direct"]
     unread: int = Field(description="Others' undeleted messages newer than your last read id")
+    mentions: int = Field(
+        description="Your mentions in undeleted messages newer than your last read id"
+    )
     last_message: Message | None
     peer: str | SkipJsonSchema[None] = Field(None, description="direct rooms: the other user")
     peer_online: bool | SkipJsonSchema[None] = Field(
@@ -206,13 +244,16 @@ class SendAck(Ack):
     created_at: Timestamp
 
 
-@client_event("send_message", ack=SendAck, errors=("not_in_room", "too_long"))
+@client_event("send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long"))
 class SendMessage(Payload):
     """Store a message and emit recieve_message to the room (the sender included)."""
 
     room: RoomName
     message: MessageText
     client_id: ClientId | None = None
+    reply_to: MessageId | None = Field(
+        None, description="The id of the message this one answers: of this room, not deleted"
+    )
 
 
 @client_event("typing_status", ack=Ack, errors=("not_in_room",))
@@ -224,18 +265,31 @@ class TypingStatus(Payload):
 
 
 class HistoryAck(Ack):
-    messages: list[Message]
-    has_more: bool
+    messages: list[Message] = Field(description="Oldest first")
+    has_more: bool = Field(description="Older messages than the page's exist")
+    has_newer: bool = Field(description="Newer messages than the page's exist")
 
 
 @client_event("load_history", ack=HistoryAck, errors=("not_found",))
 class LoadHistory(Payload):
-    """A page of the messages older than before_id (the newest page when absent), oldest
-    first. Needs read access, not a join."""
+    """A page of messages, oldest first: older than before_id (the newest page when no id
+    is given), newer than after_id, or around around_id. Needs read access, not a join."""
 
     room: RoomName
     before_id: MessageId | None = None
+    after_id: MessageId | None = Field(None, description="The messages newer than this one")
+    around_id: MessageId | None = Field(
+        None,
+        description="This message (of the room), up to half the page older than it and "
+        "the rest newer",
+    )
     limit: PageSize | None = None
+
+    @model_validator(mode="after")
+    def _one_anchor(self):
+        if sum(x is not None for x in (self.before_id, self.after_id, self.around_id)) > 1:
+            raise refuse("give at most one of before_id, after_id, around_id")
+        return self
 
 
 class SeenAck(Ack):

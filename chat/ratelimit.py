@@ -212,6 +212,7 @@ EVENT_BUDGETS: dict[str, Budget | None] = {
     "mark_seen": Budget(30, 5),
     "edit_message": Budget(30, 1),
     "delete_message": Budget(30, 1),
+    "react": Budget(30, 1),
     "load_history": Budget(30, 2),
     "refused": Budget(30, 1),  # unknown and reserved event names
     "replay_bytes": Budget(4_000_000, 250_000),

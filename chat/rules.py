@@ -17,11 +17,15 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 REPLAY_LIMIT = 1000
 DIRECTORY_SIZE = 50
+MAX_REACTION_KINDS = 20  # distinct emoji on one message
+MAX_REACTION_USERS = 100  # users named per emoji (the count says how many in all)
+EXCERPT_LENGTH = 120  # code points of the original a reply shows
 MAX_ID = 2**31 - 1  # PostgreSQL integer columns stop here
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256  # a bound on hashing work, not a policy
 MAX_JSON_DEPTH = 8  # the API's bodies are flat objects
 
+MIN_USERNAME_LENGTH, MAX_USERNAME_LENGTH = 3, 32
 USERNAME_PATTERN = r"[A-Za-z0-9_.-]{3,32}"
 PUBLIC_ROOM_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
 DIRECT_ROOM_PATTERN = r"dm:([a-z0-9_.-]{3,32}):([a-z0-9_.-]{3,32})"

@@ -9,17 +9,30 @@ username, room id) is never read again.
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models import EVENTS_BIND, Membership, Message, Room, User, UserSession, db
+from chat import rules
+from models import (
+    EVENTS_BIND,
+    Membership,
+    Mention,
+    Message,
+    Reaction,
+    Room,
+    User,
+    UserSession,
+    db,
+)
 
-users, sessions, rooms, memberships, messages = (
+users, sessions, rooms, memberships, messages, mentions, reactions = (
     User.__table__,
     UserSession.__table__,
     Room.__table__,
     Membership.__table__,
     Message.__table__,
+    Mention.__table__,
+    Reaction.__table__,
 )
 
 P = bindparam  # statements take their values as named parameters
@@ -69,7 +82,13 @@ def in_room(room_id):
 
 NEWEST_FIRST = (messages.c.room_id.desc(), messages.c.id.desc())
 
-# What a Message is made of (``messages.message_dict``), with its author's name.
+# The message a reply answers, and its author.
+originals = messages.alias("original")
+original_authors = users.alias("original_author")
+
+# What a Message is made of (``history.message_dict``), with its author's name and, for a
+# reply, the original's author, the start of its current text and whether it is deleted
+# (substr counts code points on both databases).
 MESSAGE_COLUMNS = (
     messages.c.id,
     users.c.username,
@@ -78,8 +97,17 @@ MESSAGE_COLUMNS = (
     messages.c.created_at,
     messages.c.edited_at,
     messages.c.deleted,
+    messages.c.mention_names,
+    messages.c.reply_to_id,
+    original_authors.c.username.label("reply_username"),
+    func.substr(originals.c.body, 1, rules.EXCERPT_LENGTH).label("reply_excerpt"),
+    originals.c.deleted.label("reply_deleted"),
 )
 
 
 def messages_query():
-    return select(*MESSAGE_COLUMNS).join_from(messages, users, messages.c.user_id == users.c.id)
+    return select(*MESSAGE_COLUMNS).select_from(
+        messages.join(users, messages.c.user_id == users.c.id)
+        .outerjoin(originals, originals.c.id == messages.c.reply_to_id)
+        .outerjoin(original_authors, original_authors.c.id == originals.c.user_id)
+    )

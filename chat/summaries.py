@@ -7,8 +7,8 @@ from sqlalchemy import func, literal, select
 
 from chat import outbox, presence, rooms, rules, sql
 from chat.errors import Failure, invalid
-from chat.history import message_dict
-from chat.sql import NEWEST_FIRST, P, in_room, memberships, messages, messages_query
+from chat.history import message_dicts
+from chat.sql import NEWEST_FIRST, P, in_room, memberships, mentions, messages, messages_query
 from models import isoformat
 
 UNREAD_CAP = 1000
@@ -29,6 +29,25 @@ _UNREAD = (
     .correlate(sql.rooms, memberships)
     .scalar_subquery()
 )
+# The user's mentions in undeleted messages newer than their last read id (capped the same).
+_MENTIONS = (
+    select(func.count())
+    .select_from(
+        select(literal(1))
+        .join_from(mentions, messages, messages.c.id == mentions.c.message_id)
+        .where(
+            mentions.c.user_id == P("uid"),
+            mentions.c.room_id == sql.rooms.c.id,
+            mentions.c.message_id > func.coalesce(memberships.c.last_read_id, 0),
+            messages.c.deleted.is_(False),
+        )
+        .correlate(sql.rooms, memberships)
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
+    .correlate(sql.rooms, memberships)
+    .scalar_subquery()
+)
 _NEWEST_ID = (
     select(messages.c.id)
     .where(*in_room(sql.rooms.c.id))
@@ -38,7 +57,7 @@ _NEWEST_ID = (
     .scalar_subquery()
 )
 _SUMMARIES = (
-    select(sql.rooms.c.name, sql.rooms.c.kind, _UNREAD, _NEWEST_ID)
+    select(sql.rooms.c.name, sql.rooms.c.kind, _UNREAD, _MENTIONS, _NEWEST_ID)
     .join_from(sql.rooms, memberships, memberships.c.room_id == sql.rooms.c.id)
     .where(memberships.c.user_id == P("uid"))
     .order_by(_NEWEST_ID.desc().nulls_last(), sql.rooms.c.name)  # most recently active first
@@ -48,13 +67,14 @@ _SUMMARY_OF_ONE = _SUMMARIES.where(sql.rooms.c.id == P("rid"))
 
 def room_summaries(user_id: int, username: str, room_id: int | None = None) -> list[dict]:
     """The user's rooms (or one of them) with unread counts, their newest message and, for
-    a direct room, the peer: [{room, kind, unread, last_message, peer?}], plus ``peer_id``
-    for the caller's presence lookup (not part of the wire format; ``with_peer_online``
-    turns it into ``peer_online``).
+    a direct room, the peer: [{room, kind, unread, mentions, last_message, peer?}], plus
+    ``peer_id`` for the caller's presence lookup (not part of the wire format;
+    ``with_peer_online`` turns it into ``peer_online``).
 
     Unread: others' undeleted messages newer than the user's last read id, counted up to
-    UNREAD_CAP (so a room with a million unread costs what one with a thousand does). At
-    most three queries however many rooms: rooms with counts, their newest messages, the
+    UNREAD_CAP (so a room with a million unread costs what one with a thousand does);
+    mentions: the user's mentions among them, counted the same way. At most four queries
+    however many rooms: rooms with counts, their newest messages, their reactions, the
     peers.
     """
     if room_id is None:
@@ -64,20 +84,27 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
     newest_ids = [newest_id for *_, newest_id in rows if newest_id is not None]
     last = {}
     if newest_ids:
-        query = messages_query().where(messages.c.id.in_(newest_ids))
-        last = {row.id: row for row in sql.connection().execute(query)}
+        query = (
+            messages_query()
+            .add_columns(sql.rooms.c.name.label("room"))
+            .join(sql.rooms, sql.rooms.c.id == messages.c.room_id)
+            .where(messages.c.id.in_(newest_ids))
+        )
+        found = sql.connection().execute(query).all()
+        last = {message["id"]: message for message in message_dicts(found)}
     # The peer comes from the room's name, so a peer who removed the room still shows.
     peer_names = {
         name: rules.other_participant(name, username) for name, kind, *_ in rows if kind == "direct"
     }
     peers = rooms.users_by_name(list(peer_names.values()))
     summaries = []
-    for name, kind, count, newest_id in rows:
+    for name, kind, count, mentioned, newest_id in rows:
         summary = {
             "room": name,
             "kind": kind,
             "unread": count,
-            "last_message": message_dict(last[newest_id], name) if newest_id else None,
+            "mentions": mentioned,
+            "last_message": last[newest_id] if newest_id else None,
         }
         if kind == "direct":
             peer = peers.get(peer_names[name])

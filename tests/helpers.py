@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+
+from sqlalchemy import event, text
 
 
 def csrf_token(client, path: str) -> str:
@@ -26,3 +29,35 @@ def join(sock, room: str, **extra) -> dict:
 
 def send(sock, room: str, message: str, **extra) -> dict:
     return sock.emit("send_message", {"room": room, "message": message, **extra}, callback=True)
+
+
+@contextlib.contextmanager
+def statements(app):
+    """The SQL statements every engine of the app runs inside the block."""
+    from models import db
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def run_sql(app, statement: str, **params) -> list:
+    """Run SQL on the app's database (a seed or a check): the rows, if it returns any."""
+    from models import db
+
+    with app.app_context():
+        result = db.session.execute(text(statement), params)
+        rows = result.all() if result.returns_rows else []
+        db.session.commit()
+    return rows

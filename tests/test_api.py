@@ -53,6 +53,7 @@ def test_rooms_include_direct_rooms(connect, client, bearer):
             "room": "dm:alice:bob",
             "kind": "direct",
             "unread": 0,
+            "mentions": 0,
             "last_message": None,
             "peer": "bob",
             "peer_online": True,

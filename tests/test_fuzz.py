@@ -24,6 +24,7 @@ CODES = {
     "not_in_room",
     "too_long",
     "rate_limited",
+    "limit_reached",
     "unavailable",
 }
 EVENTS = [
@@ -36,6 +37,7 @@ EVENTS = [
     "delete_message",
     "leave_room",
     "watch_rooms",
+    "react",
 ]
 FIELDS = [
     "room",
@@ -49,6 +51,11 @@ FIELDS = [
     "id",
     "message_id",
     "typing",
+    "emoji",
+    "on",
+    "reply_to",
+    "after_id",
+    "around_id",
 ]
 ROOMS = ["r", "dm:alice:bob", "dm:bob:carol", "dm:alice:alice", "x" * 65, "", "r r", "R"]
 
@@ -61,6 +68,7 @@ texts = st.one_of(
     st.text(max_size=20),
     st.text(alphabet=st.characters(codec=None, categories=None), max_size=10),
     st.sampled_from(["\ud800", "a\x00b", " ", "alice", "bob", "carol", "ALICE", *ROOMS]),
+    st.sampled_from(["👍", "👍🏽", "❤", "👍👍", "🏽", "@bob", "`@bob`", "hi @alice @bob."]),
     st.text(min_size=3990, max_size=4010, alphabet="ab "),
 )
 scalars = st.one_of(st.none(), st.booleans(), integers, st.floats(allow_nan=True), texts)
@@ -92,7 +100,9 @@ def row_counts(app) -> tuple:
         " (SELECT count(*) FROM memberships),"
         " (SELECT count(*) FROM rooms),"
         " (SELECT coalesce(sum(coalesce(last_read_id, 0)), 0) FROM memberships),"
-        " (SELECT count(*) FROM messages WHERE deleted OR edited_at IS NOT NULL)"
+        " (SELECT count(*) FROM messages WHERE deleted OR edited_at IS NOT NULL),"
+        " (SELECT count(*) FROM reactions),"
+        " (SELECT count(*) FROM mentions)"
     )
     with app.app_context():
         return tuple(db.session.execute(query).one())
@@ -167,13 +177,13 @@ def test_the_json_api_never_fails_on_input(app, client, auth, caplog):
         st.integers(1, 5000).map(lambda n: ("data", deep(n).encode())),
     )
     args = st.dictionaries(
-        st.sampled_from(["before_id", "limit", "q"]),
+        st.sampled_from(["before_id", "after_id", "around_id", "limit", "q"]),
         st.one_of(texts, integers.map(str)),
         max_size=3,
     )
 
     @fuzz_settings
-    @given(body=bodies, query=args, room=texts, route=st.integers(0, 4))
+    @given(body=bodies, query=args, room=texts, route=st.integers(0, 5))
     def case(body, query, room, route):
         kind, value = body
         caplog.clear()
@@ -190,6 +200,8 @@ def test_the_json_api_never_fails_on_input(app, client, auth, caplog):
             response = client.get(f"/api/rooms/{room}/messages", query_string=query, headers=bearer)
         elif route == 3:
             response = client.get("/api/directory", query_string=query, headers=bearer)
+        elif route == 4:
+            response = client.get("/api/mentions", query_string=query, headers=bearer)
         else:
             response = client.delete(f"/api/rooms/{room}/membership", headers=bearer)
         assert response.status_code < 500, (route, body, query, response.get_data())

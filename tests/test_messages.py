@@ -28,6 +28,9 @@ def test_message_reaches_everyone_in_the_room_and_nobody_else(connect):
             "edited_at": None,
             "deleted": False,
             "client_id": None,
+            "mentions": [],
+            "reactions": [],
+            "reply_to": None,
         }
     assert events(carol) == []
 

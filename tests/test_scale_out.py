@@ -119,6 +119,35 @@ def test_watching_and_room_added_cross_processes(servers):
         gus.close()
 
 
+def test_mentions_and_reactions_cross_processes(servers):
+    first, second = servers
+    for name in ("hal", "ivy"):
+        register(first, name)
+    hal, ivy, ivy_idle = Client(first, "hal"), Client(second, "ivy"), Client(first, "ivy")
+    try:
+        hal.call("joined_room", {"room": "talk"})
+        ivy.call("joined_room", {"room": "talk"})
+        ack = hal.call("send_message", {"room": "talk", "message": "@ivy look"})
+        for client in (ivy, ivy_idle):  # the room open on one process, nothing on the other
+            [mentioned] = client.wait_for("mentioned")
+            assert mentioned["room"] == "talk" and mentioned["message"]["id"] == ack["id"]
+            assert mentioned["message"]["mentions"] == ["ivy"]
+        react = {"room": "talk", "id": ack["id"], "emoji": "👀", "on": True}
+        assert ivy.call("react", react)["count"] == 1
+        [changed] = hal.wait_for("reaction_changed")
+        assert changed == {
+            "room": "talk",
+            "id": ack["id"],
+            "emoji": "👀",
+            "count": 1,
+            "users": ["ivy"],
+        }
+    finally:
+        hal.close()
+        ivy.close()
+        ivy_idle.close()
+
+
 def test_removing_a_room_reaches_connections_on_the_other_process(servers):
     import requests
 

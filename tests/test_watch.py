@@ -103,6 +103,7 @@ def test_a_new_direct_room_is_announced_to_the_peer(connect):
         "room": "dm:alice:bob",
         "kind": "direct",
         "unread": 0,
+        "mentions": 0,
         "last_message": None,
         "peer": "alice",
         "peer_online": True,
