@@ -158,7 +158,8 @@ def password():
 @bp.get("/rooms")
 def room_list():
     """{rooms: [Summary]}: the rooms you are a member of, the most recently active first."""
-    return {"rooms": summaries.room_list(_me().id, _me().username)}
+    found = summaries.room_list(_me().id, _me().username)
+    return json_error(found) if isinstance(found, Failure) else {"rooms": found}
 
 
 @bp.delete("/rooms/<room>/membership")

@@ -67,6 +67,8 @@ def from_environment(instance_path: str) -> dict:
         "MAX_PACKET_SIZE": 64 * 1024,
         "MAX_ROOMS_PER_CONNECTION": int(env("MAX_ROOMS_PER_CONNECTION") or 200),
         "MAX_CONNECTIONS_PER_USER": int(env("MAX_CONNECTIONS_PER_USER") or 50),
+        # Memberships one user may hold: the join that would add one more is limit_reached.
+        "MAX_ROOMS_PER_USER": count("MAX_ROOMS_PER_USER", env("MAX_ROOMS_PER_USER"), 1000),
         "PING_INTERVAL": int(env("PING_INTERVAL") or 25),
         "PING_TIMEOUT": int(env("PING_TIMEOUT") or 20),
         "ASYNC_MODE": env("ASYNC_MODE") or "eventlet",
@@ -80,6 +82,11 @@ def from_environment(instance_path: str) -> dict:
         "SIGNIN_RATE_LIMIT": "10/5minutes",
         "SIGNIN_ADDRESS_RATE_LIMIT": "50/5minutes",
         "REGISTER_RATE_LIMIT": "20/hour",
+        # Room lists (watch_rooms, GET /api/rooms, the page) per user, across processes: a
+        # user of 1,000 rooms costs tens of ms each, so a burst of 10, then one every 2 s.
+        "ROOM_LIST_RATE_LIMIT": "10/20seconds",
+        # A browser session unused this long (seconds) is refused and swept: 30 days.
+        "SESSION_MAX_AGE": 30 * 24 * 3600,
         "PASSWORD_HASH_METHOD": "scrypt",
         # fn(callable, *args) running it on an OS thread; the serving entry point sets it
         # for its async server (unset: inline, right for threading and the CLI).

@@ -25,7 +25,13 @@ from sqlalchemy.exc import SQLAlchemyError
 import wire
 import ws
 from chat import history, membership, messages, outbox, presence, reactions, sql, summaries
-from chat.errors import UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure, forbidden, invalid
+from chat.errors import (
+    UNAVAILABLE_DB,
+    UNAVAILABLE_QUEUE,
+    Failure,
+    forbidden,
+    invalid,
+)
 from chat.identity import IDENTIFIED_SOCKET, socket_user
 from chat.outbox import message_channel, open_channel, peer_channel, user_channel
 from chat.payloads import (
@@ -256,18 +262,28 @@ def watch_rooms(me: Connection, payload: WatchRooms):
     """Client sends {}; subscribes this connection to the messages, edits and deletes of
     every room its user is a member of, and to its direct peers' presence_changed. Acks
     {rooms: [Summary]}."""
-    found = summaries.room_summaries(me.user_id, me.username)
+    found = summaries.for_watching(me)
+    if isinstance(found, Failure):
+        return found
+    _watch(me, found)
+    return {"rooms": summaries.with_peer_online(found)}
+
+
+def _watch(me: Connection, found: list[dict]) -> None:
+    """Put the connection into the message channels of these rooms and the presence
+    channels of their direct peers, and out of those it no longer belongs to."""
     names = {s["room"] for s in found}
     for room in names - me.watching:
         join_room(message_channel(room))
     for room in me.watching - names:  # no longer a member
         if room not in me.rooms:
             leave_socket_room(message_channel(room))
-    for summary in found:
-        if summary.get("peer_id"):
-            join_room(peer_channel(summary["peer_id"]))
-    me.watches, me.watching = True, names
-    return {"rooms": summaries.with_peer_online(found)}
+    peers = {s["peer_id"] for s in found if s.get("peer_id")}
+    for peer in peers - me.peers:
+        join_room(peer_channel(peer))
+    for peer in me.peers - peers:  # their direct room was removed
+        leave_socket_room(peer_channel(peer))
+    me.watches, me.watching, me.peers = True, names, peers
 
 
 @chat_event(in_room=True)
@@ -291,7 +307,7 @@ def load_history(me: Connection, payload: LoadHistory):
     """Client sends {room, before_id? | after_id? | around_id?, limit?}; acks {messages,
     has_more, has_newer}: a page of messages, oldest first. Needs read access, not a
     join."""
-    return history.history(me.username, payload)
+    return history.load(me, payload)
 
 
 @chat_event(in_room=True)

@@ -152,6 +152,9 @@ class UserSession(db.Model):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the browser last used it (kept to the hour; null: not since created_at). A row
+    # unused for SESSION_MAX_AGE is refused and swept.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     # One primary-key read gives the session and its user.
     user: Mapped[User] = relationship(lazy="joined")
@@ -207,8 +210,12 @@ class Message(db.Model):
     reply_to_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
-        # History pages and replay: WHERE room_id = ? AND id < / > ? ORDER BY id.
-        Index("ix_messages_room_history", "room_id", "id"),
+        # History pages and replay: WHERE room_id = ? AND id < / > ? ORDER BY id. On
+        # PostgreSQL it also holds the author and the deleted flag, so counting a room's
+        # unread messages for a room list reads the index alone.
+        Index(
+            "ix_messages_room_history", "room_id", "id", postgresql_include=["user_id", "deleted"]
+        ),
         # A client's retry of the same send is stored once.
         UniqueConstraint("room_id", "user_id", "client_id", name="uq_messages_client_id"),
     )

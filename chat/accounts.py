@@ -14,6 +14,8 @@ entry point sets to its async server's OS thread pool, so they never stall the e
 from __future__ import annotations
 
 import secrets
+import time
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -24,7 +26,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from chat import outbox, rules
 from chat.errors import Failure
 from chat.ratelimit import moving_window
-from models import MAX_INTEGER, User, UserSession, db
+from models import MAX_INTEGER, User, UserSession, db, utcnow
 
 
 def init_app(app) -> None:
@@ -181,13 +183,51 @@ def user_from_token(token: object) -> User | None:
 # --- browser sessions ----------------------------------------------------------------
 
 
+# How often a session's last use is written (a page load reads it; an hour's precision is
+# plenty for an expiry counted in days), and how often a process sweeps expired rows.
+SESSION_TOUCH = timedelta(hours=1)
+SWEEP_EVERY = 3600.0
+
+
 def live_session(session_id: object, user_id: object) -> UserSession | None:
-    """The session row a cookie names, if it still exists and is this user's: one
-    primary-key read, which also loads the user."""
+    """The session row a cookie names, if it still exists, is this user's and was used
+    within SESSION_MAX_AGE: one primary-key read, which also loads the user (and, once an
+    hour, a write of its last use)."""
     if not isinstance(session_id, str) or not 0 < len(session_id) <= 64 or user_id is None:
         return None
     row = db.session.get(UserSession, session_id)
-    return row if row is not None and str(row.user_id) == str(user_id) else None
+    if row is None or str(row.user_id) != str(user_id):
+        return None
+    now = utcnow()
+    used = _aware(row.last_used_at or row.created_at)
+    if used < session_cutoff(now):
+        return None
+    if now - used > SESSION_TOUCH:
+        row.last_used_at = now
+        db.session.commit()
+    return row
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def session_cutoff(now: datetime | None = None) -> datetime:
+    """Sessions last used before this have expired."""
+    return (now or utcnow()) - timedelta(seconds=current_app.config["SESSION_MAX_AGE"])
+
+
+def sweep_sessions() -> int:
+    """Delete the session rows that expired (at most once per SWEEP_EVERY in a process;
+    any number of processes may sweep at once). Returns how many went."""
+    ext = current_app.extensions
+    if time.monotonic() - ext.get("sessions_swept_at", -SWEEP_EVERY) < SWEEP_EVERY:
+        return 0
+    ext["sessions_swept_at"] = time.monotonic()
+    used = func.coalesce(UserSession.last_used_at, UserSession.created_at)
+    gone = db.session.execute(delete(UserSession).where(used < session_cutoff())).rowcount
+    db.session.commit()
+    return gone
 
 
 def _signed_out(user_id: int, session_id: str | None) -> None:
@@ -215,6 +255,7 @@ def open_session(user: User, previous: object = None) -> str:
     row = UserSession(id=secrets.token_urlsafe(32), user_id=user.id)
     db.session.add(row)
     db.session.commit()
+    sweep_sessions()
     return row.id
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from chat import reactions, rooms, rules, sql
-from chat.errors import Failure, not_found
+from chat.errors import Failure, not_found, rate_limited
 from chat.payloads import LoadHistory
+from chat.presence import Connection
 from chat.rules import NOT_YOURS
 from chat.sql import NEWEST_FIRST, P, in_room, messages, messages_query, users
 from models import isoformat
@@ -171,6 +173,19 @@ def page(
             newer = sql.run(_NEXT_FROM, room_id=room_id, before_id=before_id).scalar()
     older = len(rows) > limit
     return message_dicts(list(reversed(rows[:limit])), room), older, newer is not None
+
+
+def load(me: Connection, payload: LoadHistory) -> dict | Failure:
+    """``load_history``: a page (below), paid for in bytes by the connection that reads
+    it (its read_bytes budget: refused while in debt)."""
+    budgets = current_app.extensions["budgets"]
+    wait = budgets.reading(me.budgets)
+    if wait is not None:
+        return rate_limited("too much history sent lately, slow down", wait)
+    found = history(me.username, payload)
+    if not isinstance(found, Failure):
+        budgets.read(me.budgets, payload_size(found["messages"]))
+    return found
 
 
 def history(username: str, payload: LoadHistory) -> dict | Failure:

@@ -7,10 +7,10 @@ import time
 from typing import NamedTuple
 
 from flask import current_app, request, session
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from chat import sql
-from chat.accounts import token_claims
+from chat.accounts import session_cutoff, token_claims
 from chat.sql import sessions, users
 
 SESSION_KEY = "session_id"  # in the Flask session: the id of this browser's UserSession
@@ -82,7 +82,10 @@ def _identities() -> IdentityCache:
 _SESSION_USER = (
     select(users.c.id, users.c.username)
     .join_from(sessions, users, sessions.c.user_id == users.c.id)
-    .where(sessions.c.id == bindparam("sid"))
+    .where(
+        sessions.c.id == bindparam("sid"),
+        func.coalesce(sessions.c.last_used_at, sessions.c.created_at) >= bindparam("cutoff"),
+    )
 )
 _TOKEN_USER = select(users.c.username, users.c.token_version).where(users.c.id == bindparam("uid"))
 
@@ -92,7 +95,7 @@ def _session_identity(session_id: object, user_id: object) -> SocketIdentity | N
         return None
     cached = _identities().get(("session", session_id))
     if cached is None:
-        row = sql.run(_SESSION_USER, sid=session_id).first()
+        row = sql.run(_SESSION_USER, sid=session_id, cutoff=session_cutoff()).first()
         if row is None:
             return None
         cached = (row.id, row.username)

@@ -28,10 +28,13 @@ def join(me: Connection, payload: JoinRoom, subscribe: Callable[[str], None]) ->
     if target.name not in me.rooms and len(me.rooms) >= cap:
         return forbidden(f"at most {cap} rooms open per connection: leave one first")
     budgets = current_app.extensions["budgets"]
-    wait = budgets.in_debt(me.budgets, "replay_bytes")
+    wait = budgets.reading(me.budgets)
     if wait is not None:
         return rate_limited("too much history sent lately, slow down", wait)
-    room, joined, peer_added = rooms.enter(user, target)
+    entered = rooms.enter(user, target)
+    if isinstance(entered, Failure):
+        return entered
+    room = entered.room
     subscribe(room.name)
     if me.watches:
         me.watching.add(room.name)
@@ -43,15 +46,15 @@ def join(me: Connection, payload: JoinRoom, subscribe: Callable[[str], None]) ->
         )
     catch_up = history.replay(room.id, room.name, payload.last_id)
     if catch_up is not None:
-        budgets.charge(me.budgets, "replay_bytes", history.payload_size(catch_up["messages"]))
+        budgets.read(me.budgets, history.payload_size(catch_up["messages"]))
         outbox.emit("rejoin_room", catch_up, me.sid)
-    if joined and presence.current().has_others(me.user_id, me.sid):
+    if entered.joined and presence.current().has_others(me.user_id, me.sid):
         # The user's other tabs learn of the new room.
         summaries.room_added(me.user_id, me.username, room.id, skip_sender=True)
-    if peer_added:
+    if entered.peer_added:
         summaries.room_added(room.peer.id, room.peer.username, room.id)
     online = presence.current().online(room.name)
-    return {"room": room.name, "online": online, "seen": rooms.seen_by(room.id)}
+    return {"room": room.name, "online": online, "seen": entered.seen}
 
 
 def end(user_id: int, room: str) -> Failure | None:

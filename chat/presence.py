@@ -79,6 +79,7 @@ class Connection:
     rooms: dict[str, OpenRoom] = field(default_factory=dict)  # open rooms by name
     watches: bool = False  # asked for watch_rooms: new rooms are watched too
     watching: set[str] = field(default_factory=set)
+    peers: set[int] = field(default_factory=set)  # direct peers whose presence it hears
     # Per-connection state of the event budgets (ratelimit.Budgets), made on first use.
     budgets: dict = field(default_factory=dict)
 

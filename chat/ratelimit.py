@@ -197,9 +197,10 @@ class Budget:
     rate: float
 
 
-# Per connection: a person's burst passes, a flood meets rate_limited. Joins also pay for
-# the bytes of history they are sent (replay_bytes), after the fact: a join is refused
-# while that budget is in debt.
+# Per connection: a person's burst passes, a flood meets rate_limited. What a connection
+# reads back (a join's replay, history pages, room lists) also pays for its bytes
+# (read_bytes), after the fact: such a read is refused while that budget is in debt, so
+# no connection is sent more than ~250 kB/s for long.
 #
 # Every handled event has an entry: a socket event registered without one refuses to load
 # (events.chat_event). None means "limited another way", said beside it.
@@ -215,8 +216,11 @@ EVENT_BUDGETS: dict[str, Budget | None] = {
     "react": Budget(30, 1),
     "load_history": Budget(30, 2),
     "refused": Budget(30, 1),  # unknown and reserved event names
-    "replay_bytes": Budget(4_000_000, 250_000),
+    "read_bytes": Budget(4_000_000, 250_000),
 }
+
+
+READ_BYTES = "read_bytes"
 
 
 class Budgets:
@@ -248,6 +252,14 @@ class Budgets:
         tokens, since = state[name]
         tokens = min(budget.burst, tokens + (self._clock() - since) * budget.rate)
         return None if tokens >= 0 else max(0.001, -tokens / budget.rate)
+
+    def reading(self, state: dict) -> float | None:
+        """None, or the seconds until this connection may read back more (read_bytes)."""
+        return self.in_debt(state, READ_BYTES)
+
+    def read(self, state: dict, size: int) -> None:
+        """Charge what was just read back to the connection's read_bytes budget."""
+        self.charge(state, READ_BYTES, size)
 
     def charge(self, state: dict, name: str, cost: float) -> None:
         """Take ``cost`` after the fact; the budget may go into debt."""

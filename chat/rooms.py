@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, literal, select
+from sqlalchemy import DateTime, Integer, func, literal, or_, select
 
 from chat import rules, sql
 from chat.errors import Failure, invalid, not_found
@@ -40,10 +40,20 @@ _INSERT_ROOM = sql.per_dialect(
         .on_conflict_do_nothing()
     )
 )
+# A new membership only while the user holds fewer than :cap (a race of joins may pass
+# it by the joins in flight); an existing one is left as it is.
+_MEMBERSHIPS_OF_USER = (
+    select(func.count()).where(memberships.c.user_id == P("user_id")).scalar_subquery()
+)
 _ADD_MEMBER = sql.per_dialect(
     lambda insert: (
         insert(memberships)
-        .values(room_id=P("room_id"), user_id=P("user_id"), joined_at=P("now"))
+        .from_select(
+            ["room_id", "user_id", "joined_at"],
+            select(
+                P("room_id", type_=Integer), P("user_id", type_=Integer), P("now", type_=DateTime)
+            ).where(P("cap", type_=Integer) > _MEMBERSHIPS_OF_USER),
+        )
         .on_conflict_do_nothing()
     )
 )
@@ -51,10 +61,14 @@ _ADD_MEMBER = sql.per_dialect(
 _THE_MEMBERSHIP = (memberships.c.room_id == P("rid"), memberships.c.user_id == P("uid"))
 _REMOVE_MEMBER = memberships.delete().where(*_THE_MEMBERSHIP)
 _IS_MEMBER = select(literal(1)).where(*_THE_MEMBERSHIP)
+# Members' read positions, and the caller's own membership row whatever its position.
 _SEEN_BY = (
-    select(users.c.username, memberships.c.last_read_id)
+    select(users.c.id, users.c.username, memberships.c.last_read_id)
     .join_from(memberships, users, memberships.c.user_id == users.c.id)
-    .where(memberships.c.room_id == P("room_id"), memberships.c.last_read_id.is_not(None))
+    .where(
+        memberships.c.room_id == P("room_id"),
+        or_(memberships.c.last_read_id.is_not(None), memberships.c.user_id == P("uid")),
+    )
 )
 
 
@@ -101,8 +115,11 @@ def _get_or_create(name: str, kind: str) -> int:
 
 
 def add_member(room_id: int, user_id: int) -> bool:
-    """Make the user a member; True when they were not one before."""
-    return sql.run(_ADD_MEMBER, room_id=room_id, user_id=user_id, now=utcnow()).rowcount == 1
+    """Make the user a member, unless they hold MAX_ROOMS_PER_USER memberships already;
+    True when they were not one before and are now."""
+    cap = current_app.config["MAX_ROOMS_PER_USER"]
+    added = sql.run(_ADD_MEMBER, room_id=room_id, user_id=user_id, now=utcnow(), cap=cap)
+    return added.rowcount == 1
 
 
 def remove_member(room_id: int, user_id: int) -> bool:
@@ -113,9 +130,15 @@ def is_member(room_id: int, user_id: int) -> bool:
     return sql.run(_IS_MEMBER, rid=room_id, uid=user_id).first() is not None
 
 
-def seen_by(room_id: int) -> dict[str, int]:
-    """Each member's last read message id, for members that have one."""
-    return dict(sql.run(_SEEN_BY, room_id=room_id).all())
+def seen_by(room_id: int, user_id: int) -> tuple[dict[str, int], bool]:
+    """Each member's last read message id, for members that have one, and whether
+    ``user_id`` is a member (one query: a join needs both)."""
+    seen, member = {}, False
+    for uid, username, last_read_id in sql.run(_SEEN_BY, room_id=room_id, uid=user_id):
+        member = member or uid == user_id
+        if last_read_id is not None:
+            seen[username] = last_read_id
+    return seen, member
 
 
 def resolve(me: UserRef, room: str | None, peer: str | None) -> RoomRef | Failure:
@@ -140,13 +163,22 @@ def resolve(me: UserRef, room: str | None, peer: str | None) -> RoomRef | Failur
     return RoomRef(room, 0, "direct", other)
 
 
-def enter(me: UserRef, room: RoomRef) -> tuple[RoomRef, bool, bool]:
-    """Create the room if new and make ``me`` (and a direct room's peer) members.
+@dataclass(frozen=True)
+class Entered:
+    room: RoomRef  # with its id
+    joined: bool  # ``me`` is a new member
+    peer_added: bool  # a direct room's peer is (again) a member by this action
+    seen: dict[str, int]  # members' last read ids
 
-    Returns the room with its id, whether ``me`` is a new member, and whether the peer
-    of a direct room is (again) a member by this action.
-    """
+
+def enter(me: UserRef, room: RoomRef) -> Entered | Failure:
+    """Create the room if new and make ``me`` (and a direct room's peer) members, unless
+    ``me`` holds MAX_ROOMS_PER_USER memberships already (limit_reached)."""
     room_id = room.id or _get_or_create(room.name, room.kind)
     joined = add_member(room_id, me.id)
+    seen, member = seen_by(room_id, me.id)
+    if not member:
+        cap = current_app.config["MAX_ROOMS_PER_USER"]
+        return Failure("limit_reached", f"you are a member of {cap} rooms: leave one first")
     peer_added = room.peer is not None and add_member(room_id, room.peer.id)
-    return RoomRef(room.name, room_id, room.kind, room.peer), joined, peer_added
+    return Entered(RoomRef(room.name, room_id, room.kind, room.peer), joined, peer_added, seen)

@@ -53,6 +53,29 @@ def close(_exc=None) -> None:
         found.close()
 
 
+def check_writable(wait_ms: int = 1000) -> None:
+    """Raise unless the database takes a write now, as a message needs: on SQLite the
+    write lock within ``wait_ms`` (a file another process holds locked reads fine and
+    writes nothing), on PostgreSQL a write statement (a read-only server or transaction
+    refuses it). Nothing is written; the transaction is rolled back."""
+    found = connection()
+    if dialect() == "sqlite":
+        busy = found.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        found.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        try:
+            found.exec_driver_sql("BEGIN IMMEDIATE")
+            found.exec_driver_sql("ROLLBACK")
+        finally:
+            found.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy)}")
+        return
+    found.exec_driver_sql("BEGIN")
+    try:
+        found.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+        found.exec_driver_sql("UPDATE rooms SET kind = kind WHERE id = -1")
+    finally:
+        found.exec_driver_sql("ROLLBACK")
+
+
 def dialect() -> str:
     return connection().dialect.name
 

@@ -3,12 +3,26 @@ room_added) and the directory of public rooms."""
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, literal, select
 
 from chat import outbox, presence, rooms, rules, sql
-from chat.errors import Failure, invalid
-from chat.history import message_dicts
-from chat.sql import NEWEST_FIRST, P, in_room, memberships, mentions, messages, messages_query
+from chat.errors import Failure, invalid, rate_limited
+from chat.history import message_dicts, payload_size
+from chat.presence import Connection
+from chat.ratelimit import moving_window
+from chat.sql import (
+    MESSAGE_COLUMNS,
+    NEWEST_FIRST,
+    P,
+    in_room,
+    memberships,
+    mentions,
+    messages,
+    original_authors,
+    originals,
+    users,
+)
 from models import isoformat
 
 UNREAD_CAP = 1000
@@ -56,13 +70,40 @@ _NEWEST_ID = (
     .correlate(sql.rooms)
     .scalar_subquery()
 )
-_SUMMARIES = (
-    select(sql.rooms.c.name, sql.rooms.c.kind, _UNREAD, _MENTIONS, _NEWEST_ID)
+# The user's rooms with their counts and newest id, then that newest message joined in:
+# one statement however many rooms (an IN list of 1,000 newest ids cost more than the
+# counts themselves).
+_COUNTED = (
+    select(
+        sql.rooms.c.id.label("room_id"),
+        sql.rooms.c.name.label("room"),
+        sql.rooms.c.kind,
+        _UNREAD.label("unread"),
+        _MENTIONS.label("mentions"),
+        _NEWEST_ID.label("newest"),
+    )
     .join_from(sql.rooms, memberships, memberships.c.room_id == sql.rooms.c.id)
     .where(memberships.c.user_id == P("uid"))
-    .order_by(_NEWEST_ID.desc().nulls_last(), sql.rooms.c.name)  # most recently active first
 )
-_SUMMARY_OF_ONE = _SUMMARIES.where(sql.rooms.c.id == P("rid"))
+
+
+def _with_newest(counted):
+    ranked = counted.subquery()
+    found = (
+        ranked.outerjoin(messages, messages.c.id == ranked.c.newest)
+        .outerjoin(users, users.c.id == messages.c.user_id)
+        .outerjoin(originals, originals.c.id == messages.c.reply_to_id)
+        .outerjoin(original_authors, original_authors.c.id == originals.c.user_id)
+    )
+    return (
+        select(ranked.c.room, ranked.c.kind, ranked.c.unread, ranked.c.mentions, *MESSAGE_COLUMNS)
+        .select_from(found)
+        .order_by(ranked.c.newest.desc().nulls_last(), ranked.c.room)  # most recently active first
+    )
+
+
+_SUMMARIES = _with_newest(_COUNTED)
+_SUMMARY_OF_ONE = _with_newest(_COUNTED.where(sql.rooms.c.id == P("rid")))
 
 
 def room_summaries(user_id: int, username: str, room_id: int | None = None) -> list[dict]:
@@ -72,46 +113,76 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
     ``with_peer_online`` turns it into ``peer_online``).
 
     Unread: others' undeleted messages newer than the user's last read id, counted up to
-    UNREAD_CAP (so a room with a million unread costs what one with a thousand does);
-    mentions: the user's mentions among them, counted the same way. At most four queries
-    however many rooms: rooms with counts, their newest messages, their reactions, the
-    peers.
+    UNREAD_CAP (so a room with a million unread costs what one with a thousand does), on
+    an index that holds what the count filters on (no table reads); mentions: the user's
+    mentions among them, counted the same way. Three queries however many rooms: rooms
+    with counts and newest messages, those messages' reactions, the peers.
     """
     if room_id is None:
         rows = sql.run(_SUMMARIES, uid=user_id).all()
     else:
         rows = sql.run(_SUMMARY_OF_ONE, uid=user_id, rid=room_id).all()
-    newest_ids = [newest_id for *_, newest_id in rows if newest_id is not None]
-    last = {}
-    if newest_ids:
-        query = (
-            messages_query()
-            .add_columns(sql.rooms.c.name.label("room"))
-            .join(sql.rooms, sql.rooms.c.id == messages.c.room_id)
-            .where(messages.c.id.in_(newest_ids))
-        )
-        found = sql.connection().execute(query).all()
-        last = {message["id"]: message for message in message_dicts(found)}
+    with_message = [row for row in rows if row.id is not None]
+    last = {m["id"]: m for m in message_dicts(with_message, None)} if with_message else {}
     # The peer comes from the room's name, so a peer who removed the room still shows.
     peer_names = {
-        name: rules.other_participant(name, username) for name, kind, *_ in rows if kind == "direct"
+        row.room: rules.other_participant(row.room, username)
+        for row in rows
+        if row.kind == "direct"
     }
     peers = rooms.users_by_name(list(peer_names.values()))
     summaries = []
-    for name, kind, count, mentioned, newest_id in rows:
+    for row in rows:
         summary = {
-            "room": name,
-            "kind": kind,
-            "unread": count,
-            "mentions": mentioned,
-            "last_message": last[newest_id] if newest_id else None,
+            "room": row.room,
+            "kind": row.kind,
+            "unread": row.unread,
+            "mentions": row.mentions,
+            "last_message": last.get(row.id) if row.id is not None else None,
         }
-        if kind == "direct":
-            peer = peers.get(peer_names[name])
-            summary["peer"] = peer.username if peer else peer_names[name]
+        if row.kind == "direct":
+            peer = peers.get(peer_names[row.room])
+            summary["peer"] = peer.username if peer else peer_names[row.room]
             summary["peer_id"] = peer.id if peer else None
         summaries.append(summary)
     return summaries
+
+
+def init_app(app) -> None:
+    cfg = app.config
+    app.extensions["room_list_limit"] = moving_window(
+        cfg["ROOM_LIST_RATE_LIMIT"], app.extensions["redis"], cfg["SOCKETIO_CHANNEL"], "room-lists"
+    )
+
+
+def listing_allowed(user_id: int) -> Failure | None:
+    """Count one room list of this user (watch_rooms, GET /api/rooms, the page), across
+    processes: None, or rate_limited once ROOM_LIST_RATE_LIMIT is spent."""
+    wait = current_app.extensions["room_list_limit"].hit(user_id)
+    if isinstance(wait, float):
+        return rate_limited("too many room lists, slow down", wait)
+    return None
+
+
+def for_watching(me: Connection) -> list[dict] | Failure:
+    """watch_rooms' list (with ``peer_id``, for the caller's presence channels), paid for
+    by the user's room-list limit and in bytes by the connection's read budget."""
+    budgets = current_app.extensions["budgets"]
+    wait = budgets.reading(me.budgets)
+    if wait is not None:
+        return rate_limited("too much sent to this connection lately, slow down", wait)
+    refused = listing_allowed(me.user_id)
+    if refused is not None:
+        return refused
+    found = room_summaries(me.user_id, me.username)
+    budgets.read(me.budgets, size(found))
+    return found
+
+
+def size(summaries: list[dict]) -> int:
+    """About how many characters these summaries take on the wire."""
+    last = [s["last_message"] for s in summaries if s["last_message"] is not None]
+    return 120 * len(summaries) + payload_size(last)
 
 
 def with_peer_online(summaries: list[dict]) -> list[dict]:
@@ -124,8 +195,12 @@ def with_peer_online(summaries: list[dict]) -> list[dict]:
     return summaries
 
 
-def room_list(user_id: int, username: str) -> list[dict]:
-    """The user's room summaries as the protocol has them (GET /api/rooms, the page)."""
+def room_list(user_id: int, username: str) -> list[dict] | Failure:
+    """The user's room summaries as the protocol has them (GET /api/rooms, the page), or
+    rate_limited."""
+    refused = listing_allowed(user_id)
+    if refused is not None:
+        return refused
     return with_peer_online(room_summaries(user_id, username))
 
 

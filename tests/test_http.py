@@ -251,3 +251,52 @@ def test_successful_sign_ins_are_not_counted(client, auth):
     auth.register("alice")
     for _ in range(5):
         assert auth.token("alice")
+
+
+def test_healthz_fails_while_the_database_takes_no_writes(app, client, tmp_path):
+    """A locked SQLite file (another process holding its write lock) reads fine but
+    stores no message: /healthz says so."""
+    import sqlite3
+
+    from models import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("a file lock is SQLite's; PostgreSQL is checked by a write statement")
+        path = db.engine.url.database
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json() == {"status": "unavailable", "db": "unavailable"}
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.get("/healthz").status_code == 200
+
+
+def test_healthz_fails_on_a_read_only_postgresql(app, client):
+    from models import EVENTS_BIND, db
+
+    with app.app_context():
+        engine = db.engines[EVENTS_BIND]
+        if engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's read-only transactions")
+        name = engine.url.database
+        with engine.connect() as connection:
+            connection.exec_driver_sql(
+                f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'
+            )
+        engine.dispose()  # new connections take the setting
+    try:
+        assert client.get("/healthz").status_code == 503
+    finally:
+        with app.app_context():
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SET default_transaction_read_only = off")
+                connection.exec_driver_sql(
+                    f'ALTER DATABASE "{name}" RESET default_transaction_read_only'
+                )
+            engine.dispose()
+    assert client.get("/healthz").status_code == 200

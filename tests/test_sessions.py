@@ -355,3 +355,66 @@ def test_a_signed_token_with_an_impossible_user_id_is_refused(app, client, uid):
 
     token = URLSafeTimedSerializer("test-secret", salt="api-token").dumps({"uid": uid, "tv": 0})
     assert client.get("/api/rooms", headers=bearer(token)).status_code == 401
+
+
+# --- sessions expire when unused ------------------------------------------------------
+
+
+def _age_session(app, session_id: str, days: int) -> None:
+    from datetime import timedelta
+
+    from models import UserSession, utcnow
+
+    with app.app_context():
+        row = db.session.get(UserSession, session_id)
+        row.created_at = row.last_used_at = utcnow() - timedelta(days=days)
+        db.session.commit()
+
+
+@pytest.mark.app_config(SESSION_MAX_AGE=7 * 24 * 3600)
+def test_a_session_unused_for_longer_than_its_max_age_is_refused(app, auth):
+    auth.register("alice")
+    client = browser(app, auth)
+    sid = session_id_of(app, client)
+    _age_session(app, sid, days=6)
+    assert signed_in(client)  # used within the week: still good, and now touched
+    with app.app_context():
+        from models import UserSession
+
+        assert db.session.get(UserSession, sid).last_used_at is not None
+    _age_session(app, sid, days=8)
+    assert not signed_in(client)
+    assert not can_connect(app, flask_test_client=client)
+
+
+@pytest.mark.app_config(SESSION_MAX_AGE=7 * 24 * 3600)
+def test_expired_sessions_are_swept_when_someone_signs_in(app, auth):
+    from models import UserSession
+
+    auth.register("alice")
+    auth.register("bob")
+    old = browser(app, auth, "alice")
+    kept = browser(app, auth, "alice")
+    _age_session(app, session_id_of(app, old), days=30)
+    app.extensions.pop("sessions_swept_at", None)  # as if the last sweep was long ago
+    browser(app, auth, "bob")
+    with app.app_context():
+        ids = set(db.session.scalars(select(UserSession.id)))
+    assert session_id_of(app, old) not in ids
+    assert session_id_of(app, kept) in ids
+    assert signed_in(kept)
+
+
+def test_a_bearer_header_authenticates_alone_even_beside_a_session_cookie(app, auth):
+    """A cookie plus any Authorization: Bearer header skipped the CSRF check on writes;
+    now the header decides who calls, and a bad token is 401 whatever the cookie says."""
+    auth.register("alice")
+    client = browser(app, auth)
+    client.application.test_client()
+    sock = socketio.test_client(app, flask_test_client=client)
+    assert sock.emit("joined_room", {"room": "r"}, callback=True)["ok"]
+    junk = client.delete("/api/rooms/r/membership", headers=bearer("junk"))
+    assert junk.status_code == 401
+    assert client.delete("/api/rooms/r/membership").status_code == 400  # cookie: no CSRF token
+    assert [r["room"] for r in client.get("/api/rooms").json["rooms"]] == ["r"]
+    sock.disconnect()

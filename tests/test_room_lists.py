@@ -1,0 +1,166 @@
+"""Room lists and reads cost what the budgets allow: memberships are capped, a room list
+is one statement however many rooms, lists are limited per user, and what a connection
+reads back is paid for in bytes."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.ratelimit import EVENT_BUDGETS, Budget
+from tests.helpers import events, join, run_sql, send, statements
+
+
+@pytest.fixture
+def bearer(auth):
+    return lambda username: {"Authorization": f"Bearer {auth.token(username)}"}
+
+
+def _watch(sock) -> dict:
+    return sock.emit("watch_rooms", {}, callback=True)
+
+
+# --- memberships are capped ------------------------------------------------------------
+
+
+@pytest.mark.app_config(MAX_ROOMS_PER_USER=3)
+def test_the_join_that_would_make_one_membership_too_many_is_limit_reached(connect, client, bearer):
+    alice = connect("alice")
+    for room in ("a", "b", "c"):
+        join(alice, room)
+    ack = alice.emit("joined_room", {"room": "d"}, callback=True)
+    assert ack["error"]["code"] == "limit_reached"
+    assert (
+        alice.emit("send_message", {"room": "d", "message": "x"}, callback=True)["error"]["code"]
+        == "not_in_room"
+    )
+    names = [r["room"] for r in client.get("/api/rooms", headers=bearer("alice")).json["rooms"]]
+    assert sorted(names) == ["a", "b", "c"]
+    join(alice, "b")  # a room of yours opens whatever the count
+    assert client.delete("/api/rooms/a/membership", headers=bearer("alice")).status_code == 204
+    join(alice, "d")  # room for one more
+
+
+@pytest.mark.app_config(MAX_ROOMS_PER_USER=1)
+def test_a_direct_room_counts_too(connect):
+    alice = connect("alice")
+    connect("bob")
+    join(alice, "a")
+    ack = alice.emit("joined_room", {"peer": "bob"}, callback=True)
+    assert ack["error"]["code"] == "limit_reached"
+
+
+# --- a room list is cheap for a user of many rooms ------------------------------------------
+
+
+@pytest.mark.app_config(EVENT_BUDGETS={})  # 31 joins in a row
+def test_a_room_list_is_one_statement_with_its_newest_messages(app, connect, client, bearer):
+    alice, bob = connect("alice"), connect("bob")
+    for i in range(30):
+        join(alice, f"room{i}")
+        join(bob, f"room{i}")
+        send(bob, f"room{i}", f"hello {i}")
+    alice.emit("joined_room", {"peer": "bob"}, callback=True)
+    headers = bearer("alice")
+    with statements(app) as seen:
+        rooms = client.get("/api/rooms", headers=headers).json["rooms"]
+    assert len(rooms) == 31
+    assert rooms[0]["last_message"]["message"] == "hello 29" and rooms[0]["unread"] == 1
+    assert rooms[-1]["kind"] == "direct" and rooms[-1]["last_message"] is None
+    # Who calls (the token's user); the rooms with their counts and newest messages; those
+    # messages' reactions; the direct room's peer.
+    assert len(seen) == 4, seen
+    assert "memberships" in seen[1] and "reactions" in seen[2], seen
+
+
+# --- room lists are limited per user ---------------------------------------------------
+
+
+@pytest.mark.app_config(ROOM_LIST_RATE_LIMIT="3/minute")
+def test_room_lists_share_one_limit_per_user_across_api_sockets_and_pages(
+    connect, client, bearer, auth
+):
+    alice = connect("alice")
+    join(alice, "r")
+    headers = bearer("alice")
+    assert client.get("/api/rooms", headers=headers).status_code == 200
+    assert _watch(alice)["ok"] is True
+    tab = connect("alice", register=False)
+    assert _watch(tab)["ok"] is True
+    refused = client.get("/api/rooms", headers=headers)
+    assert refused.status_code == 429
+    assert refused.json["error"]["code"] == "rate_limited"
+    assert refused.json["error"]["retry_after"] > 0
+    assert _watch(tab)["error"]["code"] == "rate_limited"
+    # The page still renders (its room list comes with watch_rooms once allowed).
+    browser = client.application.test_client()
+    auth.login(browser, "alice")
+    page = browser.get("/chat?room=r")
+    assert page.status_code == 200
+    # Someone else's list is their own.
+    connect("bob")
+    assert client.get("/api/rooms", headers=bearer("bob")).status_code == 200
+
+
+# --- what a connection reads back is paid for in bytes ------------------------------------
+
+SMALL_READS = {**EVENT_BUDGETS, "read_bytes": Budget(60_000, 1)}
+
+
+@pytest.mark.app_config(EVENT_BUDGETS=SMALL_READS)
+def test_history_pages_are_paid_for_in_bytes(app, connect):
+    alice = connect("alice")
+    join(alice, "big")
+    run_sql(
+        app,
+        "INSERT INTO messages (room_id, user_id, body, created_at, deleted) "
+        "SELECT r.id, u.id, :body, CURRENT_TIMESTAMP, :no FROM rooms r, users u "
+        "WHERE r.name = 'big' AND u.username = 'alice'",
+        body="x" * 4000,
+        no=False,
+    )
+    for _ in range(4):
+        run_sql(
+            app,
+            "INSERT INTO messages (room_id, user_id, body, created_at, deleted) "
+            "SELECT room_id, user_id, body, created_at, deleted FROM messages",
+        )
+    codes = []
+    for _ in range(6):
+        ack = alice.emit("load_history", {"room": "big", "limit": 10}, callback=True)
+        codes.append("ok" if ack["ok"] else ack["error"]["code"])
+    # Each page is ~42 kB: the second one spends the 60 kB budget into debt.
+    assert codes[:2] == ["ok", "ok"]
+    assert codes[2:] == ["rate_limited"] * 4
+    # A join's replay is refused while the budget is in debt, too.
+    reader = alice.emit("joined_room", {"room": "other"}, callback=True)
+    assert reader["error"]["code"] == "rate_limited"
+
+
+@pytest.mark.app_config(EVENT_BUDGETS={**EVENT_BUDGETS, "read_bytes": Budget(2_000, 1)})
+def test_room_lists_are_paid_for_in_bytes(connect):
+    alice, bob = connect("alice"), connect("bob")
+    for i in range(10):
+        join(alice, f"r{i}")
+        join(bob, f"r{i}")
+        send(bob, f"r{i}", "y" * 500)
+    assert _watch(alice)["ok"] is True  # ~6 kB: into debt
+    assert _watch(alice)["error"]["code"] == "rate_limited"
+
+
+# --- presence follows the direct rooms you still have ---------------------------------------
+
+
+def test_presence_stops_once_a_removed_direct_room_is_rewatched(connect, client, bearer):
+    alice, bob = connect("alice"), connect("bob")
+    alice.emit("joined_room", {"peer": "bob"}, callback=True)
+    _watch(alice)
+    bob.disconnect()
+    assert events(alice, "presence_changed") == [{"username": "bob", "online": False}]
+    room = "dm:alice:bob"
+    assert (
+        client.delete(f"/api/rooms/{room}/membership", headers=bearer("alice")).status_code == 204
+    )
+    assert [r["room"] for r in _watch(alice)["rooms"]] == []
+    events(alice)
+    connect("bob", register=False)
+    assert events(alice, "presence_changed") == []
