@@ -778,6 +778,58 @@ function startAttack(kind, flooderToken) {
     every(1000 / cfg.frames_per_s, () => {
       sendBigFrame(frame).then((outcome) => countInto(counts, outcome));
     });
+  } else if (kind === "rooms") {
+    // A user of many rooms asks for their list as fast as the acks come, from several
+    // sockets and over HTTP: the per-user room-list limit and the read budget refuse most.
+    for (let i = 0; i < cfg.list_sockets; i++) {
+      loops.push(
+        (async () => {
+          const { socket } = await connectOne(cfg.rooms_token);
+          if (!socket) return countInto(counts, "connect failed");
+          while (running) {
+            const result = await emitAck(socket, "watch_rooms", {});
+            countInto(counts, `watch ${ackError(result) ?? "ok"}`);
+            if (ackError(result) === "rate_limited") await sleep(5);
+          }
+          close(socket);
+        })(),
+      );
+    }
+    for (let i = 0; i < cfg.list_http_loops; i++) {
+      loops.push(
+        (async () => {
+          while (running) {
+            try {
+              const r = await fetch(`${URL}/api/rooms`, {
+                headers: { authorization: `Bearer ${cfg.rooms_token}` },
+              });
+              await r.arrayBuffer();
+              countInto(counts, `GET ${r.status}`);
+              if (r.status === 429) await sleep(5);
+            } catch {
+              countInto(counts, "GET error");
+            }
+          }
+        })(),
+      );
+    }
+  } else if (kind === "history") {
+    // Sockets looping load_history of the longest messages: the read budget (bytes)
+    // refuses them once each has pulled its burst.
+    for (const token of cfg.history_tokens) {
+      loops.push(
+        (async () => {
+          const { socket } = await connectOne(token);
+          if (!socket) return countInto(counts, "connect failed");
+          while (running) {
+            const result = await emitAck(socket, "load_history", { room: cfg.history_room, limit: 100 });
+            countInto(counts, ackError(result) ?? "ok");
+            if (ackError(result) === "rate_limited") await sleep(5);
+          }
+          close(socket);
+        })(),
+      );
+    }
   } else if (kind === "typing") {
     const flooder = new Worker(new globalThis.URL(import.meta.url), {
       workerData: { ...cfg, scenario: "flood", token: flooderToken, quiet: true },
@@ -829,7 +881,7 @@ async function scenarioAbuse() {
   const phases = [];
   for (const kind of cfg.phases) {
     const stop = startAttack(kind, flooderToken);
-    await sleep(cfg.settle_ms ?? 300);
+    await sleep(["rooms", "history"].includes(kind) ? 1000 : (cfg.settle_ms ?? 300));
     const start = mark();
     const { rtts, errors } = await probe(victim, cfg.phase_s);
     const attack = await stop();

@@ -51,7 +51,9 @@ USER_PREFIX = "bench"
 MODES = ("eventlet", "gevent", "threading")
 KINDS = ("app", "relay")
 SCENARIOS = ("fanout", "findmax", "join", "connect_join", "idle", "ingest", "abuse")
-ABUSE_PHASES = ["quiet", "register", "bigframes", "typing"]
+ABUSE_PHASES = ["quiet", "register", "bigframes", "typing", "rooms", "history"]
+# The abuse scenario's user of many rooms, and its room of long messages.
+ROOMS_USER, ROOMS_PREFIX, HISTORY_ROOM = "roomhoarder", "hoard-", "abuse-history"
 
 # What each scenario does, full and quick. Times in seconds, rates in messages/s.
 FULL = {
@@ -73,7 +75,8 @@ FULL = {
     "ingest": {"clients": 20, "duration_s": 6, "warmup_s": 1},
     "abuse": {"phases": ABUSE_PHASES, "phase_s": 5, "probe_rate": 20,
               "registrations_per_s": 10, "frame_bytes": 900_000, "frames_per_s": 8,
-              "flood_rate": 5000},
+              "flood_rate": 5000, "hoarded_rooms": 1000, "list_sockets": 10,
+              "list_http_loops": 3, "history_sockets": 20, "history_messages": 300},
 }  # fmt: skip
 QUICK = {
     "fanout": {**FULL["fanout"], "duration_s": 2, "warmup_s": 0.5, "drain_ms": 1000},
@@ -291,6 +294,52 @@ class Database:
                 (room_id, first_user, messages, messages),
             )
 
+    def seed_hoarder(self, username: str, rooms: int) -> None:
+        """A user who is a member of ``rooms`` public rooms, each with a message from
+        someone else that the user has not read."""
+        with contextlib.closing(self.connect()) as db, db.cursor() as cur:
+            cur.execute(
+                "INSERT INTO users (username, password_hash, created_at) "
+                "VALUES (%s, 'x', now()) RETURNING id",
+                (username,),
+            )
+            hoarder = cur.fetchone()[0]
+            cur.execute("SELECT min(id) FROM users")
+            someone = cur.fetchone()[0]
+            cur.execute(
+                "INSERT INTO rooms (name, kind, created_at) "
+                "SELECT %s || g, 'public', now() FROM generate_series(1, %s) AS g",
+                (ROOMS_PREFIX, rooms),
+            )
+            cur.execute(
+                "INSERT INTO memberships (room_id, user_id, joined_at) "
+                "SELECT id, %s, now() FROM rooms WHERE name LIKE %s",
+                (hoarder, ROOMS_PREFIX + "%"),
+            )
+            cur.execute(
+                "INSERT INTO messages (room_id, user_id, body, created_at, deleted) "
+                "SELECT id, %s, 'unread in ' || name, now(), false FROM rooms "
+                "WHERE name LIKE %s",
+                (someone, ROOMS_PREFIX + "%"),
+            )
+
+    def seed_long_messages(self, name: str, messages: int) -> None:
+        """A public room of ``messages`` messages of 4,000 characters."""
+        with contextlib.closing(self.connect()) as db, db.cursor() as cur:
+            cur.execute(
+                "INSERT INTO rooms (name, kind, created_at) VALUES (%s, 'public', now()) "
+                "RETURNING id",
+                (name,),
+            )
+            room_id = cur.fetchone()[0]
+            cur.execute("SELECT min(id) FROM users")
+            someone = cur.fetchone()[0]
+            cur.execute(
+                "INSERT INTO messages (room_id, user_id, body, created_at, deleted) "
+                "SELECT %s, %s, repeat('x', 4000), now(), false FROM generate_series(1, %s)",
+                (room_id, someone, messages),
+            )
+
     def analyze(self) -> None:
         with contextlib.closing(self.connect()) as db, db.cursor() as cur:
             cur.execute("ANALYZE users, rooms, memberships, messages")
@@ -304,8 +353,9 @@ class Database:
                 (rooms,),
             )
 
-    def tokens(self, secret_key: str) -> list[str]:
-        """API tokens for every bench user, minted by the app's own auth.issue_token."""
+    def tokens(self, secret_key: str, special: tuple[str, ...] = ()) -> tuple[list, dict]:
+        """API tokens for every bench user, and for the ``special`` users by name, minted
+        by the app's own accounts.issue_token."""
         sys.path.insert(0, str(ROOT))
         from sqlalchemy import select
 
@@ -322,9 +372,11 @@ class Database:
                 select(User).where(User.username.like(f"{USER_PREFIX}%")).order_by(User.id)
             ).all()
             tokens = [accounts.issue_token(user)["token"] for user in users]
+            named = db.session.scalars(select(User).where(User.username.in_(special))).all()
+            by_name = {user.username: accounts.issue_token(user)["token"] for user in named}
             db.session.remove()
             db.engine.dispose()
-        return tokens
+        return tokens, by_name
 
 
 # --- scenarios -------------------------------------------------------------------------
@@ -339,10 +391,12 @@ def connect_join_rooms(profile: dict) -> list[str]:
 
 
 class Tokens:
-    """Hands out distinct users: no two connections open at once share one."""
+    """Hands out distinct users: no two connections open at once share one. ``special``
+    holds the tokens of users seeded for one scenario, by name."""
 
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], special: dict[str, str] | None = None) -> None:
         self.tokens = tokens
+        self.special = special or {}
         self.next = 0
 
     def take(self, count: int) -> list[str]:
@@ -388,7 +442,13 @@ def scenario_configs(name: str, profile: dict, kind: str, mode: str, tokens: Tok
         return [{**p, "room_prefix": f"{tag}-ingest-", "tokens": tokens.take(p["clients"])}]
     if name == "abuse":
         # The relay has no accounts and no typing: only the app is measured.
-        return [] if kind != "app" else [{**p, "room": f"{tag}-abuse", "tokens": tokens.take(2)}]
+        if kind != "app":
+            return []
+        return [
+            {**p, "room": f"{tag}-abuse", "tokens": tokens.take(2),
+             "rooms_token": tokens.special[ROOMS_USER], "history_room": HISTORY_ROOM,
+             "history_tokens": tokens.take(p["history_sockets"])}
+        ]  # fmt: skip
     raise ValueError(name)
 
 
@@ -404,7 +464,7 @@ def run_server(
             continue
         env = ctx["app_env"] if kind == "app" else {}
         server = ServerProcess(kind, mode, env, ctx["log_dir"])
-        tokens = Tokens(ctx["tokens"])
+        tokens = Tokens(ctx["tokens"], ctx.get("special_tokens"))
         try:
             server.start()
             log(f"{mode} {kind}: pid {server.pid} on {server.url}")
@@ -597,6 +657,11 @@ def figures(profile: dict) -> list[tuple[str, object]]:
         "bigframes": f"{profile['abuse']['frames_per_s']} frames/s of "
         f"{profile['abuse']['frame_bytes'] // 1000} kB, unauthenticated",
         "typing": f"{profile['abuse']['flood_rate']:,} typing events/s from one user",
+        "rooms": f"a user of {profile['abuse']['hoarded_rooms']:,} rooms listing them "
+        f"({profile['abuse']['list_sockets']} sockets of watch_rooms, "
+        f"{profile['abuse']['list_http_loops']} loops of GET /api/rooms)",
+        "history": f"{profile['abuse']['history_sockets']} sockets looping load_history "
+        "of 4,000-character messages",
     }
     for phase in profile["abuse"]["phases"]:
 
@@ -761,6 +826,14 @@ def details(results: dict, modes: list[str], kinds: list[str]) -> str:
                 )
                 out.append(f"- find-max {entry['label']}: {entry['max_rate']} msg/s held; "
                            f"steps: {steps}")  # fmt: skip
+            for phase in dig(r, "abuse", "phases") or []:
+                attack = phase.get("attack") or {}
+                out.append(
+                    f"- abuse {phase['phase']}: another client's ack p50/p99 "
+                    f"{phase['ack_ms']['p50']}/{phase['ack_ms']['p99']} ms"
+                    + (f", its errors {phase['errors']}" if phase.get("errors") else "")
+                    + (f"; the attack's answers {attack}" if attack else "")
+                )
             join = r.get("join")
             for target in (join or {}).get("targets", []):
                 out.append(
@@ -1032,14 +1105,19 @@ def main(argv: list[str] | None = None) -> int:
                 for name in connect_join_rooms(profile):
                     database.seed_room(name, profile["connect_join"]["history"])
                     seeded.append(name)
+            if "abuse" in args.scenarios:
+                database.seed_hoarder(ROOMS_USER, profile["abuse"]["hoarded_rooms"])
+                database.seed_long_messages(HISTORY_ROOM, profile["abuse"]["history_messages"])
             database.analyze()
-            tokens = database.tokens(secret_key)
+            tokens, special_tokens = database.tokens(secret_key, (ROOMS_USER,))
             log(f"database {database.name}: {len(tokens)} users, rooms {seeded} "
                 f"({time.monotonic() - t0:.1f} s)")  # fmt: skip
         else:
             tokens = [f"relay-{i}" for i in range(users)]  # the relay ignores them
+            special_tokens = {}
         ctx = {
             "tokens": tokens,
+            "special_tokens": special_tokens,
             "log_dir": log_dir,
             "deflate": args.deflate,
             "py_spy": args.py_spy,
