@@ -101,3 +101,22 @@ def test_profile_summary_counts_each_function_once_per_stack():
     assert " 60.0 %  send (ws.py)" in inclusive  # a recursive frame counts once
     assert " 60.0 %  send (ws.py)" in own and " 40.0 %  store (chat.py)" in own
     assert "handle" not in own
+
+
+def test_the_chart_draws_every_figure_of_a_run(tmp_path):
+    """bench/chart.py on the committed results: a PNG with a panel per numeric figure."""
+    from bench import chart
+    from bench.run import figures
+
+    report = json.loads((ROOT / "bench" / "results.json").read_text())
+    modes = list(report["results"])
+    path = chart.draw(
+        figures(report["profile"]), report["results"], modes, ["app", "relay"],
+        tmp_path / "chart.png", "test",
+    )  # fmt: skip
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.width >= 1000 and image.height >= 800
