@@ -2,7 +2,8 @@
 message), the replay a join sends, and the original a reply answers.
 
 A page is one query however big the room (every read walks the (room_id, id) index), plus
-one for the reactions of the whole page.
+one for the reactions of the page and one for the originals of its replies when it has
+any.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from chat.errors import Failure, not_found, rate_limited
 from chat.payloads import LoadHistory
 from chat.presence import Connection
 from chat.rules import NOT_YOURS
-from chat.sql import NEWEST_FIRST, P, in_room, messages, messages_query, users
+from chat.sql import NEWEST_FIRST, P, in_room, messages, messages_query
 from models import isoformat
 
 # A replay bigger than this (in characters of text) is sent as a reset page instead, so
@@ -31,7 +32,7 @@ class Row(NamedTuple):
     back (a send, an edit)."""
 
     id: int
-    username: str
+    user_id: int
     body: str | None
     client_id: str | None
     created_at: datetime
@@ -39,23 +40,22 @@ class Row(NamedTuple):
     deleted: bool = False
     mention_names: str | None = None
     reply_to_id: int | None = None
-    reply_username: str | None = None
-    reply_excerpt: str | None = None
-    reply_deleted: bool | None = None
+    reacted: bool = False
 
 
-def message_dict(row, room: str, username: str | None = None, reactions_=()) -> dict:
+def message_dict(row, room: str, username: str, reactions_=(), reply: dict | None = None) -> dict:
     """The wire form of a message (the protocol's Message): the one serializer.
 
-    ``row`` has the columns of ``sql.MESSAGE_COLUMNS`` (the author's username may be
-    given as ``username`` instead); ``reactions_`` are its reactions (``of_messages``).
-    A deleted message shows no text, mentions, reactions or original.
+    ``row`` has the columns of ``sql.MESSAGE_COLUMNS``; ``username`` is its author's,
+    ``reactions_`` its reactions (``reactions.of_messages``) and ``reply`` its
+    ``reply_to`` (``reply_dict``). A deleted message shows no text, mentions, reactions or
+    original.
     """
     deleted = row.deleted
     return {
         "id": row.id,
         "room": room,
-        "username": username if username is not None else row.username,
+        "username": username,
         "message": None if deleted else row.body,
         "created_at": isoformat(row.created_at),
         "edited_at": isoformat(row.edited_at),
@@ -63,31 +63,55 @@ def message_dict(row, room: str, username: str | None = None, reactions_=()) -> 
         "client_id": row.client_id,
         "mentions": row.mention_names.split(" ") if row.mention_names and not deleted else [],
         "reactions": [] if deleted else list(reactions_),
-        "reply_to": None if deleted else reply_dict(row),
+        "reply_to": None if deleted else reply,
     }
 
 
-def reply_dict(row) -> dict | None:
-    """Message.reply_to of a row of ``MESSAGE_COLUMNS`` (None when it answers nothing, or
-    its original is gone)."""
-    if row.reply_to_id is None or row.reply_username is None:
-        return None
+def reply_dict(original_id: int, username: str, excerpt: str | None, deleted: bool) -> dict:
+    """Message.reply_to: the original's id, author, the start of its current text (null
+    once it is deleted) and whether it is."""
     return {
-        "id": row.reply_to_id,
-        "username": row.reply_username,
-        "excerpt": None if row.reply_deleted else row.reply_excerpt,
-        "deleted": bool(row.reply_deleted),
+        "id": original_id,
+        "username": username,
+        "excerpt": None if deleted else excerpt,
+        "deleted": bool(deleted),
     }
+
+
+_ORIGINALS = select(
+    messages.c.id,
+    messages.c.user_id,
+    func.substr(messages.c.body, 1, rules.EXCERPT_LENGTH).label("excerpt"),  # code points
+    messages.c.deleted,
+).where(messages.c.id.in_(P("ids", expanding=True)))
 
 
 def message_dicts(rows, room: str | None = None) -> list[dict]:
-    """Messages of ``MESSAGE_COLUMNS`` rows (of ``room``, or of each row's ``room``) with
-    their reactions, read for all of them in one query."""
-    found = reactions.of_messages([row.id for row in rows if not row.deleted])
-    return [
-        message_dict(row, room if room is not None else row.room, None, found.get(row.id, ()))
-        for row in rows
-    ]
+    """Messages of ``MESSAGE_COLUMNS`` rows (of ``room``, or of each row's ``room``). The
+    authors' names come from the process cache; the originals of the replies among them
+    and the reactions of those that have any are read in one query each, and only then."""
+    live = [row for row in rows if not row.deleted]
+    answered = {row.reply_to_id for row in live if row.reply_to_id is not None}
+    originals = {o.id: o for o in sql.run(_ORIGINALS, ids=list(answered))} if answered else {}
+    names = rooms.usernames([row.user_id for row in rows] + [o.user_id for o in originals.values()])
+    reacted = [row.id for row in live if row.reacted]
+    found = reactions.of_messages(reacted) if reacted else {}
+    dicts = []
+    for row in rows:
+        original = originals.get(row.reply_to_id) if row.reply_to_id is not None else None
+        reply = original and reply_dict(
+            original.id, names[original.user_id], original.excerpt, original.deleted
+        )
+        dicts.append(
+            message_dict(
+                row,
+                room if room is not None else row.room,
+                names[row.user_id],
+                found.get(row.id, ()),
+                reply,
+            )
+        )
+    return dicts
 
 
 def payload_size(page: list[dict]) -> int:
@@ -266,25 +290,15 @@ def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
 
 _ORIGINAL = select(
     messages.c.id,
-    users.c.username,
+    messages.c.user_id,
     func.substr(messages.c.body, 1, rules.EXCERPT_LENGTH).label("excerpt"),
-).where(
-    messages.c.id == P("mid"),
-    messages.c.room_id == P("rid"),
-    messages.c.deleted.is_(False),
-    messages.c.user_id == users.c.id,
-)
+).where(messages.c.id == P("mid"), messages.c.room_id == P("rid"), messages.c.deleted.is_(False))
 
 
 def original(room_id: int, message_id: int) -> dict | Failure:
-    """The reply columns of a ``Row`` answering ``message_id``, a live message of the
-    room (else not_found)."""
+    """The ``reply_to`` of a message answering ``message_id``, a live message of the room
+    (else not_found)."""
     row = sql.run(_ORIGINAL, rid=room_id, mid=message_id).first()
     if row is None:
         return not_found(f"no message {message_id} in this room to reply to")
-    return {
-        "reply_to_id": row.id,
-        "reply_username": row.username,
-        "reply_excerpt": row.excerpt,
-        "reply_deleted": False,
-    }
+    return reply_dict(row.id, rooms.usernames([row.user_id])[row.user_id], row.excerpt, False)

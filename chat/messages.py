@@ -43,7 +43,7 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
             return {"id": earlier[0], "created_at": isoformat(earlier[1])}
         return rate_limited("too many messages, slow down", hit)
     try:
-        reply = {}
+        reply = None
         if payload.reply_to is not None:
             reply = history.original(room.id, payload.reply_to)
             if isinstance(reply, Failure):
@@ -68,14 +68,14 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
         return ack
     stored = Row(
         id=message_id,
-        username=me.username,
+        user_id=me.user_id,
         body=payload.message,
         client_id=payload.client_id,
         created_at=created_at,
         mention_names=names,
-        **reply,
+        reply_to_id=payload.reply_to,
     )
-    message = message_dict(stored, room.name)
+    message = message_dict(stored, room.name, me.username, (), reply)
     outbox.emit("recieve_message", message, outbox.message_channel(room.name))
     mentions.record(room, message, mentioned)
     presence.typing(me, room.name, False)  # a sent message ends typing

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import redis
 from flask import current_app
 
-from chat import outbox
+from chat import outbox, rooms
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ def current() -> Presence:
 
 def arrive(connection: Connection) -> None:
     """A connection opened; its direct peers' watchers hear when it is the user's first."""
+    rooms.known_user(connection.user_id, connection.username)
     if current().connect(connection):
         _presence_changed(connection, True)
 

@@ -88,6 +88,27 @@ def users_by_name(names: list[str]) -> dict[str, UserRef]:
     return {row.username.lower(): UserRef(row.id, row.username) for row in rows}
 
 
+_NAMES_OF = select(users.c.id, users.c.username).where(users.c.id.in_(P("ids", expanding=True)))
+USERNAME_CACHE = 100_000  # entries kept per process (a user's name never changes)
+
+
+def known_user(user_id: int, username: str) -> None:
+    """Keep a user's name, met without a read (a connect), for ``usernames``."""
+    current_app.extensions.setdefault("usernames", {})[user_id] = username
+
+
+def usernames(ids) -> dict[int, str]:
+    """The usernames of these user ids: from this process's cache, the missing ones read
+    in one query (names never change; an account's removal removes its messages)."""
+    cache = current_app.extensions.setdefault("usernames", {})
+    missing = [uid for uid in set(ids) if uid not in cache]
+    if missing:
+        if len(cache) + len(missing) > USERNAME_CACHE:
+            cache.clear()
+        cache.update(sql.run(_NAMES_OF, ids=missing).all())
+    return cache
+
+
 def _room_cache() -> dict[str, tuple[int, str]]:
     # Rooms are never renamed or deleted, so a name's id can be kept for the process.
     return current_app.extensions.setdefault("room_ids", {})

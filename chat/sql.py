@@ -9,10 +9,9 @@ username, room id) is never read again.
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from chat import rules
 from models import (
     EVENTS_BIND,
     Membership,
@@ -105,16 +104,14 @@ def in_room(room_id):
 
 NEWEST_FIRST = (messages.c.room_id.desc(), messages.c.id.desc())
 
-# The message a reply answers, and its author.
-originals = messages.alias("original")
-original_authors = users.alias("original_author")
-
-# What a Message is made of (``history.message_dict``), with its author's name and, for a
-# reply, the original's author, the start of its current text and whether it is deleted
-# (substr counts code points on both databases).
+# What a Message is made of, from the messages table alone (a plain index walk that
+# PostgreSQL plans in ~0.08 ms; with the author and a reply's original joined in it took
+# ~0.36 ms to plan, on every page): the authors' names come from a process cache
+# (``rooms.usernames``), and a page's reply originals and reactions are read only when it
+# has any (``reacted``: whether the message has reactions, one probe of their index).
 MESSAGE_COLUMNS = (
     messages.c.id,
-    users.c.username,
+    messages.c.user_id,
     messages.c.body,
     messages.c.client_id,
     messages.c.created_at,
@@ -122,15 +119,9 @@ MESSAGE_COLUMNS = (
     messages.c.deleted,
     messages.c.mention_names,
     messages.c.reply_to_id,
-    original_authors.c.username.label("reply_username"),
-    func.substr(originals.c.body, 1, rules.EXCERPT_LENGTH).label("reply_excerpt"),
-    originals.c.deleted.label("reply_deleted"),
+    exists().where(reactions.c.message_id == messages.c.id).label("reacted"),
 )
 
 
 def messages_query():
-    return select(*MESSAGE_COLUMNS).select_from(
-        messages.join(users, messages.c.user_id == users.c.id)
-        .outerjoin(originals, originals.c.id == messages.c.reply_to_id)
-        .outerjoin(original_authors, original_authors.c.id == originals.c.user_id)
-    )
+    return select(*MESSAGE_COLUMNS)

@@ -21,9 +21,6 @@ from chat.sql import (
     memberships,
     mentions,
     messages,
-    original_authors,
-    originals,
-    users,
 )
 from models import isoformat
 
@@ -93,12 +90,7 @@ _COUNTED = (
 
 def _with_newest(counted):
     ranked = counted.subquery()
-    found = (
-        ranked.outerjoin(messages, messages.c.id == ranked.c.newest)
-        .outerjoin(users, users.c.id == messages.c.user_id)
-        .outerjoin(originals, originals.c.id == messages.c.reply_to_id)
-        .outerjoin(original_authors, original_authors.c.id == originals.c.user_id)
-    )
+    found = ranked.outerjoin(messages, messages.c.id == ranked.c.newest)
     return (
         select(ranked.c.room, ranked.c.kind, ranked.c.unread, ranked.c.mentions, *MESSAGE_COLUMNS)
         .select_from(found)
@@ -119,8 +111,10 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
     Unread: others' undeleted messages newer than the user's last read id, counted up to
     UNREAD_CAP (so a room with a million unread costs what one with a thousand does), on
     an index that holds what the count filters on (no table reads); mentions: the user's
-    mentions among them, counted the same way. Three queries however many rooms: rooms
-    with counts and newest messages, those messages' reactions, the peers.
+    mentions among them, counted the same way. At most four queries however many rooms:
+    the rooms with their counts and newest messages; those messages' reactions and reply
+    originals, each only when some have any; the direct rooms' peers (authors' names come
+    from the process cache).
     """
     if room_id is None:
         rows = sql.run(_SUMMARIES, uid=user_id).all()
