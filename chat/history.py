@@ -71,13 +71,21 @@ def page(
     return [message_dict(row, room) for row in reversed(rows[:limit])], len(rows) > limit
 
 
+def readable_room(username: str, room: str) -> tuple[int, str] | Failure:
+    """(id, kind) of a room this user may read (history, search), or why not."""
+    if not rules.can_read(room, username):
+        return NOT_YOURS
+    found = rooms.find(room)
+    if found is None:
+        return not_found(f"no room named {room}")
+    return found
+
+
 def history(username: str, payload: LoadHistory) -> dict | Failure:
     """A history page as ``load_history`` and the HTTP API give it: {messages, has_more}."""
-    if not rules.can_read(payload.room, username):
-        return NOT_YOURS
-    found = rooms.find(payload.room)
-    if found is None:
-        return not_found(f"no room named {payload.room}")
+    found = readable_room(username, payload.room)
+    if isinstance(found, Failure):
+        return found
     limit = payload.limit or rules.PAGE_SIZE
     found_page, has_more = page(found[0], payload.room, payload.before_id, limit)
     return {"messages": found_page, "has_more": has_more}
