@@ -9,13 +9,14 @@ the first waiter then commits. Idle, a message is one INSERT of one row, committ
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
 from chat import sql
+from chat.search import document
 from chat.sql import P, messages
 from models import utcnow
 
@@ -53,9 +54,12 @@ class NewMessage:
     created: bool = False
     error: BaseException | None = None
     lead: bool = False  # woken to commit the next batch rather than with an outcome
+    search_text: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.done = threading.Event()  # green under eventlet/gevent (monkey-patched)
+        # By the sender, before it queues: the batch's leader only writes it.
+        self.search_text = document(self.body)
 
     @property
     def key(self) -> tuple | None:
@@ -120,7 +124,7 @@ class GroupCommit:
             item.done.set()
 
 
-_MESSAGE_FIELDS = ("room_id", "user_id", "body", "client_id", "created_at")
+_MESSAGE_FIELDS = ("room_id", "user_id", "body", "client_id", "created_at", "search_text")
 
 
 def insert_messages(batch: list[NewMessage]) -> None:
@@ -145,7 +149,14 @@ def insert_messages(batch: list[NewMessage]) -> None:
     params = []
     for item in batch:
         created_at = to_db(item.created_at) if to_db else item.created_at
-        params += [item.room_id, item.user_id, item.body, item.client_id, created_at]
+        params += [
+            item.room_id,
+            item.user_id,
+            item.body,
+            item.client_id,
+            created_at,
+            item.search_text,
+        ]
     rows = connection.exec_driver_sql(statement, tuple(params)).all()
     by_key = {}
     anonymous = []

@@ -17,6 +17,7 @@ from chat.groupcommit import find_by_client_id
 from chat.history import message_dict
 from chat.payloads import DeleteMessage, EditMessage, MarkSeen, SendMessage
 from chat.presence import Connection, OpenRoom
+from chat.search import document
 from chat.sql import P, memberships, messages
 from models import isoformat, utcnow
 
@@ -82,11 +83,11 @@ _EDITED_COLUMNS = (
 _EDIT = (
     messages.update()
     .where(*_OWN_LIVE, messages.c.body != P("new_body"))
-    .values(body=P("new_body"), edited_at=P("now"))
+    .values(body=P("new_body"), edited_at=P("now"), search_text=P("new_search_text"))
     .returning(*_EDITED_COLUMNS)
 )
 _OWN_MESSAGE = select(*_EDITED_COLUMNS).where(*_OWN_LIVE)
-_DELETE = messages.update().where(*_OWN_LIVE).values(deleted=True, body=None)
+_DELETE = messages.update().where(*_OWN_LIVE).values(deleted=True, body=None, search_text=None)
 
 
 def _why_not_own(room_id: int, user_id: int, message_id: int) -> Failure:
@@ -102,7 +103,10 @@ def edit(me: Connection, room: OpenRoom, payload: EditMessage) -> dict | Failure
     """Replace the text of the user's own live message: {id, edited_at}; the room gets
     message_edited when the text changed."""
     mine = {"rid": room.id, "uid": me.user_id, "mid": payload.id}
-    row = sql.run(_EDIT, new_body=payload.message, now=utcnow(), **mine).first()
+    text = payload.message
+    row = sql.run(
+        _EDIT, new_body=text, new_search_text=document(text), now=utcnow(), **mine
+    ).first()
     if row is not None:
         message = message_dict(row, room.name, me.username)
         outbox.emit("message_edited", message, outbox.message_channel(room.name))
