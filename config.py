@@ -80,6 +80,8 @@ def from_environment(instance_path: str) -> dict:
         "SIGNIN_RATE_LIMIT": "10/5minutes",
         "SIGNIN_ADDRESS_RATE_LIMIT": "50/5minutes",
         "REGISTER_RATE_LIMIT": "20/hour",
+        # Searches per user (GET /api/search); "off" disables it.
+        "SEARCH_RATE_LIMIT": "30/10seconds",
         "PASSWORD_HASH_METHOD": "scrypt",
         # fn(callable, *args) running it on an OS thread; the serving entry point sets it
         # for its async server (unset: inline, right for threading and the CLI).
