@@ -350,6 +350,14 @@ def test_searches_are_throttled_per_user(rooms, find):
     assert find("bob", q="")[0] == 400
 
 
+@pytest.mark.app_config(SEARCH_RATE_LIMIT="10/10seconds")
+def test_a_slow_search_counts_as_several(rooms, find, monkeypatch):
+    monkeypatch.setattr(search, "SLOW_SEARCH", 1e-9)  # every search is "slow"
+    assert find("alice", q="plan")[0] == 200
+    status, body = find("alice", q="plan")
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+
+
 # --- fuzzing -------------------------------------------------------------------------
 
 fuzz_settings = settings(
