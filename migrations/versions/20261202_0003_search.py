@@ -117,6 +117,9 @@ def upgrade():
     _fill(bind)
     if bind.dialect.name == "postgresql":
         op.execute(INDEX)
+        # Statistics of the index's words, so the planner knows a common word from a
+        # rare one at once (without them it may walk the whole table for a rare prefix).
+        op.execute("ANALYZE messages")
     else:
         op.execute(
             "CREATE VIRTUAL TABLE messages_fts USING fts5(search_text, content='messages', "
