@@ -113,6 +113,7 @@ _SPELT_OUT = str.maketrans(
     | {"\u0131": "i"}  # dotless i
     | {"æ": "ae", "œ": "oe", "þ": "th"}
 )
+_HAS_SPELT_OUT = re.compile("[" + "".join(map(chr, _SPELT_OUT)) + "]")
 
 
 def _char_class(blocks) -> str:
@@ -148,6 +149,7 @@ _HAS_MARK = re.compile(f"[{_MARKS}]")
 _ASCII_WORDS = re.compile(r"[a-z0-9]+")
 _UNSPACED_CLASS = _char_class(_UNSPACED_BLOCKS)
 _UNSPACED = re.compile(f"[{_UNSPACED_CLASS}]")
+_ALL_UNSPACED = re.compile(f"[{_UNSPACED_CLASS}]+")
 _UNSPACED_RUNS = re.compile(f"([{_UNSPACED_CLASS}]+)|[^{_UNSPACED_CLASS}]+")
 
 
@@ -155,30 +157,51 @@ def fold(text: str) -> str:
     """The text as search compares it: case, accents and compatibility forms folded."""
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKD", text).casefold().translate(_SPELT_OUT)
+    text = unicodedata.normalize("NFKD", text).casefold()
+    if _HAS_SPELT_OUT.search(text):  # translate is slow: a dict lookup per character
+        text = text.translate(_SPELT_OUT)
     return unicodedata.normalize("NFKC", _OPTIONAL_MARKS.sub("", text))
+
+
+def _ascii_words(folded: str) -> list[str]:
+    words = _ASCII_WORDS.findall(folded)
+    if any(len(word) > MAX_TOKEN_LENGTH for word in words):
+        words = [word[:MAX_TOKEN_LENGTH] for word in words]
+    return words
 
 
 def tokens(text: str) -> list[tuple[str, int]]:
     """The words of some text as search indexes them, in order: (token, run length),
     where a spaced word has run length 0 and a character of an unspaced run the length
     of its run (its token is the bigram it starts, or itself when it ends the run)."""
-    folded = fold(text)
+    return _tokens(fold(text))
+
+
+def _tokens(folded: str) -> list[tuple[str, int]]:
     if folded.isascii():
-        return [(word[:MAX_TOKEN_LENGTH], 0) for word in _ASCII_WORDS.findall(folded)]
+        return [(word, 0) for word in _ascii_words(folded)]
     found: list[tuple[str, int]] = []
+    for piece, unspaced in _pieces(folded):
+        if unspaced:
+            found.extend((piece[i : i + 2], len(piece)) for i in range(len(piece)))
+        else:
+            found.append((piece, 0))
+    return found
+
+
+def _pieces(folded: str):
+    """The words of folded text, and the runs of unspaced scripts in them: (text,
+    unspaced), a spaced word cut to MAX_TOKEN_LENGTH."""
     words = _MARKED_WORDS if _HAS_MARK.search(folded) else _WORDS
     for word in words.findall(folded):
         if not _UNSPACED.search(word):
-            found.append((word[:MAX_TOKEN_LENGTH], 0))
-            continue
-        for part in _UNSPACED_RUNS.finditer(word):
-            run = part[1]
-            if run is None:
-                found.append((part[0][:MAX_TOKEN_LENGTH], 0))
-            else:
-                found.extend((run[i : i + 2], len(run)) for i in range(len(run)))
-    return found
+            yield word[:MAX_TOKEN_LENGTH], False
+        elif _ALL_UNSPACED.fullmatch(word):
+            yield word, True
+        else:
+            for part in _UNSPACED_RUNS.finditer(word):
+                run = part[1]
+                yield (part[0][:MAX_TOKEN_LENGTH], False) if run is None else (run, True)
 
 
 def document(body: str | None) -> str | None:
@@ -186,12 +209,15 @@ def document(body: str | None) -> str | None:
     spaces (None for a deleted message, or one without a word)."""
     if body is None:
         return None
-    if body.isascii():  # most messages: a few microseconds on the send path
-        words = _ASCII_WORDS.findall(body.lower())
-        if any(len(word) > MAX_TOKEN_LENGTH for word in words):
-            words = [word[:MAX_TOKEN_LENGTH] for word in words]
-    else:
-        words = [token for token, _ in tokens(body)]
+    folded = fold(body)
+    if folded.isascii():  # most messages: a few microseconds on the send path
+        return " ".join(_ascii_words(folded)) or None
+    words = []
+    for piece, unspaced in _pieces(folded):
+        if unspaced:
+            words += [piece[i : i + 2] for i in range(len(piece))]
+        else:
+            words.append(piece)
     return " ".join(words) or None
 
 
