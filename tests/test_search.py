@@ -220,8 +220,12 @@ def test_refused_queries(alice, find, args):
 
 
 def test_a_query_of_200_characters_is_fine(alice, find):
-    post(alice, "r", "a" * 10)
+    post(alice, "r", "a" * 10, "東京" * 50)
     assert texts(find, "alice", q=("a " * 100)[:200]) == ["a" * 10]
+    assert texts(find, "alice", q="東京" * 100) == []  # 199 bigrams in a row
+    assert texts(find, "alice", q="東京" * 50) == ["東京" * 50]
+    many = " ".join(a + b for a in "abcdefghij" for b in "abcdefghij")[:200]  # 67 words
+    assert texts(find, "alice", q=many) == []
 
 
 # --- edits and deletes ---------------------------------------------------------------

@@ -18,9 +18,9 @@ it:
   drops these triggers with the old table and must create them again.
 
 Measured with ``bench/search.py`` (PostgreSQL 15, 2 shared cores): 10^6 stored messages
-took 47 s to upgrade, ~34 s to fill search_text (Python folds ~30,000 messages/s; the
-UPDATE writes a new version of every row, which VACUUM reclaims afterwards) and ~13 s to
-build the index (40 MB beside a 198 MB table).
+took 49 s to upgrade, ~36 s to fill search_text (Python folds and the UPDATE writes a
+new version of every row, which VACUUM reclaims afterwards) and ~13 s to build the index
+(40 MB beside a 198 MB table) and analyze.
 """
 
 import sqlalchemy as sa
