@@ -11,15 +11,18 @@ the searching user is a member of ``--member-of`` rooms (50). Then:
    messages takes, not the dead rows the fill left);
 3. each kind of query is run ``--queries`` times (each time other words) through the
    app's route (Flask test client, no HTTP server), and its p50 and p99 printed: two
-   words, a prefix (3 letters), a rare word, two CJK characters, two words in one room;
+   words of one message, two common words that rarely meet, a quoted phrase, a prefix
+   (3 letters), a rare word, two CJK characters, two words in one room;
 4. with ``--sends N``: the send path (``send_message`` through the Socket.IO test client,
-   one at a time) with the index and the search words, and without either, alternated.
+   one at a time) with the index and the search words, and without either, alternated
+   in 8 runs (app CPU and wall time per send, the median of each variant's 4 runs).
 
 The database gets ``synchronous_commit = off``, so a commit's disk flush (~3 ms here) does
 not drown what the index adds to a send.
 
     .venv/bin/python bench/search.py                    # 10^6 messages: ~3-5 minutes
     .venv/bin/python bench/search.py --messages 100000 --queries 50 --sends 2000
+    .venv/bin/python bench/search.py --keep; ... --reuse chat_search_bench_<pid> --sends 8000
 """
 
 from __future__ import annotations
@@ -317,7 +320,7 @@ def time_queries(app, token: str, kinds: dict, count: int) -> dict:
     return results
 
 
-def time_sends(app, token: str, room: str, count: int, rounds: int = 4) -> dict:
+def time_sends(app, token: str, room: str, count: int, rounds: int = 8) -> dict:
     """Sends one at a time through the Socket.IO test client: process CPU and wall time
     per send, with search (its words, the index) and without (neither), alternated."""
     from chat import groupcommit
@@ -423,8 +426,9 @@ def main() -> None:
         token = client.post(
             "/api/token", json={"username": "seeker", "password": PASSWORD}
         ).get_json()["token"]
-        print(f"queries ({args.queries} of each kind, member of {args.member_of} rooms)")
-        time_queries(app, token, query_kinds(writer, samples, rng, mine), args.queries)
+        if args.queries:
+            print(f"queries ({args.queries} of each kind, member of {args.member_of} rooms)")
+            time_queries(app, token, query_kinds(writer, samples, rng, mine), args.queries)
         if args.sends:
             print(f"sends ({args.sends}, alternating with and without search)")
             time_sends(app, token, mine[0], args.sends)
