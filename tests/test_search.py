@@ -5,18 +5,22 @@ TEST_DATABASE_URL, on PostgreSQL (GIN): the same answers on both."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
+import random
 
 import flask_migrate
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
+import config
 from chat import search, sql
 from chat.search import SearchPage
-from models import db
+from models import db, utcnow
 from tests.helpers import join, send
 
 UNTHROTTLED = pytest.mark.app_config(SEARCH_RATE_LIMIT="off")
@@ -459,6 +463,15 @@ def test_a_message_is_found_by_any_quoted_stretch_of_itself(alice, find):
     case()
 
 
+# alice (id 1), a member of room "r" (id 1), written without the app.
+SEED_ALICE = (
+    "INSERT INTO users (id, username, password_hash, created_at)"
+    " VALUES (1, 'alice', 'x', CURRENT_TIMESTAMP)",
+    "INSERT INTO rooms (id, name, kind, created_at) VALUES (1, 'r', 'public', CURRENT_TIMESTAMP)",
+    "INSERT INTO memberships (room_id, user_id, joined_at) VALUES (1, 1, CURRENT_TIMESTAMP)",
+)
+
+
 # --- the migration -------------------------------------------------------------------
 
 
@@ -478,24 +491,8 @@ def test_the_migration_indexes_messages_stored_before_it(database_url):
             assert "ix_messages_search" not in {
                 i["name"] for i in inspector.get_indexes("messages")
             }
-            db.session.execute(
-                text(
-                    "INSERT INTO users (id, username, password_hash, created_at) VALUES"
-                    " (1, 'alice', 'x', CURRENT_TIMESTAMP)"
-                )
-            )
-            db.session.execute(
-                text(
-                    "INSERT INTO rooms (id, name, kind, created_at) VALUES"
-                    " (1, 'r', 'public', CURRENT_TIMESTAMP)"
-                )
-            )
-            db.session.execute(
-                text(
-                    "INSERT INTO memberships (room_id, user_id, joined_at) VALUES"
-                    " (1, 1, CURRENT_TIMESTAMP)"
-                )
-            )
+            for statement in SEED_ALICE:
+                db.session.execute(text(statement))
             for i, (body, deleted) in enumerate(
                 [("Café crème", False), (None, True), ("東京タワー", False)], 1
             ):
@@ -521,3 +518,102 @@ def test_the_migration_indexes_messages_stored_before_it(database_url):
                 db.session.execute(text(f"DELETE FROM {table}"))
             db.session.commit()
             db.engine.dispose()
+
+
+# --- the same answers on both databases ----------------------------------------------
+
+VOCABULARY = (  # noqa: SIM905 (a list of words is easier to read as words)
+    "deploy deployment redeploy café cafe CAFÉ Straße strasse new york yorker e-mail "
+    "snake_case v2.3 100% ørsted İstanbul ёлка 한국어 東京都庁 京都 大阪タワー ที่นี่ประเทศไทย "
+    "ｶﾞｲﾄﾞ ガイド 的 是 の 'quoted' (paren) a_b x&y 😀"
+).split()
+
+
+@contextlib.contextmanager
+def scratch_postgres(url: str):
+    server = create_engine(config.database_url(url), isolation_level="AUTOCOMMIT")
+    name = f"chat_test_search_{os.getpid()}"
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield (
+            make_url(config.database_url(url))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def corpus_app(url: str, bodies: list[str]):
+    """An app on a fresh database at head holding these messages (through the group
+    commit's INSERT, as sends store them) in a room of alice's."""
+    from app import create_app
+    from chat import groupcommit
+    from tests.conftest import base_config
+
+    app = create_app({**base_config(url), "SEARCH_RATE_LIMIT": "off"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        for statement in SEED_ALICE:
+            db.session.execute(text(statement))
+        db.session.commit()
+        for start in range(0, len(bodies), 50):
+            batch = [
+                groupcommit.NewMessage(1, 1, body, None, utcnow())
+                for body in bodies[start : start + 50]
+            ]
+            groupcommit.insert_messages(batch)
+        sql.close()
+    return app
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL")
+def test_sqlite_and_postgresql_give_the_same_answers(tmp_path):
+    """The same messages, the same queries (Hypothesis): the same ids, in the same order,
+    from FTS5 and from PostgreSQL's GIN index."""
+    rng = random.Random(19)
+    bodies = [
+        " ".join(rng.choices(VOCABULARY, k=rng.randint(1, 8))) + rng.choice(["", ".", "!"])
+        for _ in range(400)
+    ]
+    with scratch_postgres(os.environ["TEST_DATABASE_URL"]) as pg_url:
+        apps = [corpus_app(f"sqlite:///{tmp_path}/same.db", bodies), corpus_app(pg_url, bodies)]
+        try:
+            pieces = st.sampled_from(VOCABULARY).map(
+                lambda w: w[: max(1, len(w) // 2)] if len(w) > 3 else w
+            )
+            queries = st.one_of(
+                st.lists(pieces, min_size=1, max_size=3).map(" ".join),
+                st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=3).map(
+                    lambda ws: '"' + " ".join(ws) + '"'
+                ),
+                st.sampled_from(bodies).map(lambda b: b[: len(b) // 2] or b),
+            )
+
+            @fuzz_settings
+            @given(q=queries, before=st.sampled_from([None, 200, 390]))
+            def case(q, before):
+                if not search.parse_query(q):
+                    return
+                query = search.SearchQuery(q=q, before_id=before, limit=50)
+                answers = []
+                for app in apps:
+                    with app.app_context():
+                        found = search.search(1, "alice", query)
+                        sql.close()
+                    answers.append(([m["id"] for m in found["messages"]], found["has_more"]))
+                assert answers[0] == answers[1], q
+                hits.append(bool(answers[0][0]))
+
+            hits: list[bool] = []
+            case()
+            assert sum(hits) > len(hits) / 2  # most queries found something
+        finally:
+            for app in apps:
+                with app.app_context():
+                    for engine in db.engines.values():
+                        engine.dispose()
