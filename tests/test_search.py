@@ -10,6 +10,9 @@ import itertools
 import logging
 import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -617,3 +620,20 @@ def test_sqlite_and_postgresql_give_the_same_answers(tmp_path):
                 with app.app_context():
                     for engine in db.engines.values():
                         engine.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL")
+def test_the_search_bench_runs():
+    """bench/search.py, tiny: it runs to the end (no figure is checked)."""
+    root = Path(__file__).resolve().parent.parent
+    bench = [sys.executable, "bench/search.py", "--pg-url", os.environ["TEST_DATABASE_URL"]]
+    tiny = ["--messages", "3000", "--rooms", "20", "--member-of", "5"]
+    result = subprocess.run(
+        [*bench, *tiny, "--queries", "2", "--sends", "16"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rare word" in result.stdout and "with index" in result.stdout
