@@ -93,7 +93,8 @@ _UNSPACED_BLOCKS = (
 )
 
 # Marks a reader does without: accents on Latin, Greek and Cyrillic letters, Hebrew
-# points, Arabic vowel marks. (Only the nonspacing marks of these blocks.)
+# points, Arabic vowel marks, and variation selectors (an emoji's U+FE0F). (Only the
+# nonspacing marks of these blocks.)
 _OPTIONAL_MARK_BLOCKS = (
     (0x0300, 0x036F),
     (0x0591, 0x05C7),
@@ -104,6 +105,7 @@ _OPTIONAL_MARK_BLOCKS = (
     (0x1AB0, 0x1AFF),
     (0x1DC0, 0x1DFF),
     (0x20D0, 0x20FF),
+    (0xFE00, 0xFE0F),
     (0xFE20, 0xFE2F),
 )
 
@@ -140,11 +142,11 @@ def _marks() -> tuple[str, str]:
 
 _MARKS, _OPTIONAL = _marks()
 _OPTIONAL_MARKS = re.compile(f"[{_OPTIONAL}]+")
-# A word: letters and digits (Python's \w without "_"), and the marks that many scripts
-# (Devanagari, Thai...) write inside words, which \w leaves out. Text without marks takes
-# the plain pattern, several times faster.
+# A word: letters and digits (Python's \w without "_"), and after its first character
+# the marks that many scripts (Devanagari, Thai...) write inside words, which \w leaves
+# out. Text without marks takes the plain pattern, several times faster.
 _WORDS = re.compile(r"[^\W_]+")
-_MARKED_WORDS = re.compile(f"(?:[^\\W_]+|[{_MARKS}]+)++")
+_MARKED_WORDS = re.compile(f"[^\\W_](?:[^\\W_]+|[{_MARKS}]+)*+")
 _HAS_MARK = re.compile(f"[{_MARKS}]")
 _ASCII_WORDS = re.compile(r"[a-z0-9]+")
 _UNSPACED_CLASS = _char_class(_UNSPACED_BLOCKS)

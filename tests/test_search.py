@@ -210,6 +210,7 @@ def test_a_result_is_a_message_with_its_room(alice, find):
         {"q": '"" * : & | ! ( ) % _ \\'},
         {"q": "   "},
         {"q": "😀👍"},
+        {"q": "❤️ ☺️"},  # nor are variation selectors
         {"q": "a", "limit": 0},
         {"q": "a", "limit": 51},
         {"q": "a", "limit": "ten"},
