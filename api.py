@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 import auth
-from chat import accounts, membership, mentions, outbox, rules, summaries
+from chat import accounts, membership, mentions, outbox, rules, search, summaries
 from chat.errors import HTTP_STATUS, Failure, invalid
 from chat.history import history
 from chat.identity import bearer_token
@@ -207,3 +207,27 @@ def my_mentions():
             return json_error(value)
     page = mentions.mentions_page(_me().id, before_id, limit)
     return json_error(page) if isinstance(page, Failure) else page
+
+
+# --- search --------------------------------------------------------------------------
+
+
+@bp.get("/search")
+def search_messages():
+    """{messages, has_more}: the messages you may read that match ?q=, newest first
+    (?room=, ?from=, ?before_id=, ?limit= up to 50; docs/protocol.md)."""
+    query = {
+        "q": request.args.get("q"),
+        "room": request.args.get("room"),
+        "from": request.args.get("from"),
+        "before_id": _int_arg("before_id"),
+        "limit": _int_arg("limit"),
+    }
+    for value in query.values():
+        if isinstance(value, Failure):
+            return json_error(value)
+    payload = parse(search.SearchQuery, query)
+    if isinstance(payload, Failure):
+        return json_error(payload)
+    found = search.search(_me().id, _me().username, payload)
+    return json_error(found) if isinstance(found, Failure) else found

@@ -24,7 +24,7 @@ import auth
 import config
 import events
 import views
-from chat import outbox, summaries
+from chat import outbox, search, summaries
 from chat.errors import CODE_OF_STATUS, UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure
 from chat.identity import IDENTIFIED_SOCKET
 from models import EVENTS_BIND, configure_sqlite, database_unavailable, db, ping_idle_connections
@@ -137,6 +137,7 @@ def _extensions(app: Flask) -> None:
     auth.init_app(app)
     summaries.init_app(app)
     events.init_app(app)
+    search.init_app(app)
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # Outside the Socket.IO middleware, so sockets see the client's address too.

@@ -87,6 +87,8 @@ def from_environment(instance_path: str) -> dict:
         "ROOM_LIST_RATE_LIMIT": "10/20seconds",
         # A browser session unused this long (seconds) is refused and swept: 30 days.
         "SESSION_MAX_AGE": 30 * 24 * 3600,
+        # Searches per user (GET /api/search); "off" disables it.
+        "SEARCH_RATE_LIMIT": "30/10seconds",
         "PASSWORD_HASH_METHOD": "scrypt",
         # fn(callable, *args) running it on an OS thread; the serving entry point sets it
         # for its async server (unset: inline, right for threading and the CLI).

@@ -9,13 +9,14 @@ the first waiter then commits. Idle, a message is one INSERT of one row, committ
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
 from chat import sql
+from chat.searchtext import document
 from chat.sql import P, messages
 from models import utcnow
 
@@ -63,9 +64,12 @@ class NewMessage:
     created: bool = False
     error: BaseException | None = None
     lead: bool = False  # woken to commit the next batch rather than with an outcome
+    search_text: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.done = threading.Event()  # green under eventlet/gevent (monkey-patched)
+        # By the sender, before it queues: the batch's leader only writes it.
+        self.search_text = document(self.body)
 
     @property
     def key(self) -> tuple | None:
@@ -138,6 +142,7 @@ _MESSAGE_FIELDS = (
     "created_at",
     "mention_names",
     "reply_to_id",
+    "search_text",
 )
 
 
@@ -164,7 +169,7 @@ def insert_messages(batch: list[NewMessage]) -> None:
     for item in batch:
         created_at = to_db(item.created_at) if to_db else item.created_at
         params += [item.room_id, item.user_id, item.body, item.client_id, created_at]
-        params += [item.mention_names, item.reply_to_id]
+        params += [item.mention_names, item.reply_to_id, item.search_text]
     rows = connection.exec_driver_sql(statement, tuple(params)).all()
     by_key = {}
     anonymous = []

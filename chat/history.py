@@ -212,16 +212,24 @@ def load(me: Connection, payload: LoadHistory) -> dict | Failure:
     return found
 
 
+def readable_room(username: str, room: str) -> tuple[int, str] | Failure:
+    """(id, kind) of a room this user may read (history, search), or why not."""
+    if not rules.can_read(room, username):
+        return NOT_YOURS
+    found = rooms.find(room)
+    if found is None:
+        return not_found(f"no room named {room}")
+    return found
+
+
 def history(username: str, payload: LoadHistory) -> dict | Failure:
     """A history page as ``load_history`` and the HTTP API give it: {messages, has_more,
     has_newer}: older than before_id (the newest when no id is given), newer than
     after_id, or around around_id (up to half the page older, that message, the rest
     newer), oldest first; has_more: older messages exist, has_newer: newer ones do."""
-    if not rules.can_read(payload.room, username):
-        return NOT_YOURS
-    found = rooms.find(payload.room)
-    if found is None:
-        return not_found(f"no room named {payload.room}")
+    found = readable_room(username, payload.room)
+    if isinstance(found, Failure):
+        return found
     room_id, room = found[0], payload.room
     limit = payload.limit or rules.PAGE_SIZE
     if payload.after_id is not None:

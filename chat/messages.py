@@ -17,6 +17,7 @@ from chat.groupcommit import find_by_client_id
 from chat.history import Row, message_dict
 from chat.payloads import DeleteMessage, EditMessage, MarkSeen, SendMessage
 from chat.presence import Connection, OpenRoom
+from chat.searchtext import document
 from chat.sql import P, memberships, messages, messages_query
 from models import isoformat, utcnow
 
@@ -95,10 +96,19 @@ _OWN_MESSAGE = messages_query().where(*_OWN_LIVE)
 _EDIT = (
     messages.update()
     .where(*_OWN_LIVE, messages.c.body != P("new_body"))
-    .values(body=P("new_body"), edited_at=P("now"), mention_names=P("names"))
+    .values(
+        body=P("new_body"),
+        edited_at=P("now"),
+        mention_names=P("names"),
+        search_text=P("new_search_text"),
+    )
     .returning(messages.c.edited_at)
 )
-_DELETE = messages.update().where(*_OWN_LIVE).values(deleted=True, body=None, mention_names=None)
+_DELETE = (
+    messages.update()
+    .where(*_OWN_LIVE)
+    .values(deleted=True, body=None, mention_names=None, search_text=None)
+)
 
 
 def _why_not_own(room_id: int, user_id: int, message_id: int) -> Failure:
@@ -123,7 +133,14 @@ def edit(me: Connection, room: OpenRoom, payload: EditMessage) -> dict | Failure
     earlier = tuple(before.mention_names.split(" ")) if before.mention_names else ()
     mentioned = mentions.resolve(me, room, payload.message, earlier)
     names = mentions.names(mentioned)
-    row = sql.run(_EDIT, new_body=payload.message, now=utcnow(), names=names, **mine).first()
+    row = sql.run(
+        _EDIT,
+        new_body=payload.message,
+        new_search_text=document(payload.message),
+        now=utcnow(),
+        names=names,
+        **mine,
+    ).first()
     if row is None:  # deleted, or given this very text, meanwhile
         again = sql.run(_OWN_MESSAGE, **mine).first()
         if again is None:

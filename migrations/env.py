@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from models import declared_in_models
+
 log = logging.getLogger("alembic.env")
 db = current_app.extensions["migrate"].db
 target_metadata = db.metadata
@@ -13,7 +15,12 @@ target_metadata = db.metadata
 def _options() -> dict:
     # Batch mode rewrites ALTERs as table copies on SQLite; the one migration set thus
     # runs on SQLite and PostgreSQL alike.
-    return {**current_app.extensions["migrate"].configure_args, "render_as_batch": True}
+    # Search's index is made by hand (0005_search): autogenerate must not drop it.
+    return {
+        **current_app.extensions["migrate"].configure_args,
+        "render_as_batch": True,
+        "include_name": declared_in_models,
+    }
 
 
 def run_migrations_offline() -> None:
