@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, func, literal, or_, select
+from sqlalchemy import DateTime, Integer, bindparam, func, literal, or_, select, text
 
 from chat import rules, sql
 from chat.errors import Failure, invalid, not_found
@@ -151,6 +151,44 @@ def is_member(room_id: int, user_id: int) -> bool:
     return sql.run(_IS_MEMBER, rid=room_id, uid=user_id).first() is not None
 
 
+# PostgreSQL does the join's two statements in one round trip: the membership INSERT (as
+# _ADD_MEMBER) and the read positions (as _SEEN_BY). The SELECT sees the table as it was
+# before the INSERT, so whether the user is a member now is "was one, or was just added".
+_JOIN_PG = text(
+    """
+    WITH added AS (
+        INSERT INTO memberships (room_id, user_id, joined_at)
+        SELECT :room_id, :user_id, :now
+        WHERE (SELECT count(*) FROM memberships WHERE user_id = :user_id) < :cap
+        ON CONFLICT DO NOTHING
+        RETURNING user_id
+    )
+    SELECT (SELECT count(*) FROM added) AS joined, seen.id, seen.username, seen.last_read_id
+    FROM (SELECT 1) AS one
+    LEFT JOIN (
+        SELECT users.id, users.username, memberships.last_read_id
+        FROM memberships JOIN users ON users.id = memberships.user_id
+        WHERE memberships.room_id = :room_id
+          AND (memberships.last_read_id IS NOT NULL OR memberships.user_id = :user_id)
+    ) AS seen ON true
+    """
+).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+def join_membership(room_id: int, user_id: int) -> tuple[bool, dict[str, int], bool]:
+    """Make the user a member (as ``add_member``) and read the members' read positions:
+    (joined now, {username: last read id}, member now). One round trip on PostgreSQL."""
+    if sql.dialect() != "postgresql":
+        joined = add_member(room_id, user_id)
+        seen, member = seen_by(room_id, user_id)
+        return joined, seen, member
+    cap = current_app.config["MAX_ROOMS_PER_USER"]
+    rows = sql.run(_JOIN_PG, room_id=room_id, user_id=user_id, now=utcnow(), cap=cap).all()
+    joined = bool(rows[0].joined)
+    seen = {row.username: row.last_read_id for row in rows if row.last_read_id is not None}
+    return joined, seen, joined or any(row.id == user_id for row in rows)
+
+
 def seen_by(room_id: int, user_id: int) -> tuple[dict[str, int], bool]:
     """Each member's last read message id, for members that have one, and whether
     ``user_id`` is a member (one query: a join needs both)."""
@@ -196,8 +234,7 @@ def enter(me: UserRef, room: RoomRef) -> Entered | Failure:
     """Create the room if new and make ``me`` (and a direct room's peer) members, unless
     ``me`` holds MAX_ROOMS_PER_USER memberships already (limit_reached)."""
     room_id = room.id or _get_or_create(room.name, room.kind)
-    joined = add_member(room_id, me.id)
-    seen, member = seen_by(room_id, me.id)
+    joined, seen, member = join_membership(room_id, me.id)
     if not member:
         cap = current_app.config["MAX_ROOMS_PER_USER"]
         return Failure("limit_reached", f"you are a member of {cap} rooms: leave one first")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from models import db
 from tests.helpers import events, join, send
 
 
@@ -169,3 +170,20 @@ def test_room_names_are_case_sensitive(connect):
     events(alice)
     send(bob, "room", "lower")
     assert events(alice, "recieve_message") == []
+
+
+def test_a_join_costs_two_statements_on_postgresql_and_three_on_sqlite(app, connect):
+    """The membership and the read positions (one statement on PostgreSQL), and the
+    page; the room's id, the user and their name are known already."""
+    from tests.helpers import statements
+
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "r")
+    send(alice, "r", "hello")
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    with statements(app) as seen:
+        ack = bob.emit("joined_room", {"room": "r"}, callback=True)
+    assert ack["ok"] and ack["seen"] == {}
+    assert [m["message"] for m in events(bob, "rejoin_room")[0]["messages"]] == ["hello"]
+    assert len(seen) == (2 if dialect == "postgresql" else 3), seen
