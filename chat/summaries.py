@@ -27,41 +27,38 @@ from models import isoformat
 UNREAD_CAP = 1000
 # A list of 1,000 rooms is ~20 ms of Python; it lets other events run every this many.
 YIELD_EVERY = 100
-_UNREAD = (
-    select(func.count())
-    .select_from(
-        select(literal(1))
-        .where(
-            *in_room(sql.rooms.c.id),
-            messages.c.id > func.coalesce(memberships.c.last_read_id, 0),
-            messages.c.user_id != P("uid"),
-            messages.c.deleted.is_(False),
-        )
+
+
+def _capped_count(rows):
+    """How many rows ``rows`` (correlated to the room and the membership) finds, counted
+    up to UNREAD_CAP."""
+    counted = rows.correlate(sql.rooms, memberships).limit(UNREAD_CAP).subquery()
+    return (
+        select(func.count())
+        .select_from(counted)
         .correlate(sql.rooms, memberships)
-        .limit(UNREAD_CAP)
-        .subquery()
+        .scalar_subquery()
     )
-    .correlate(sql.rooms, memberships)
-    .scalar_subquery()
+
+
+_UNREAD = _capped_count(
+    select(literal(1)).where(
+        *in_room(sql.rooms.c.id),
+        messages.c.id > func.coalesce(memberships.c.last_read_id, 0),
+        messages.c.user_id != P("uid"),
+        messages.c.deleted.is_(False),
+    )
 )
-# The user's mentions in undeleted messages newer than their last read id (capped the same).
-_MENTIONS = (
-    select(func.count())
-    .select_from(
-        select(literal(1))
-        .join_from(mentions, messages, messages.c.id == mentions.c.message_id)
-        .where(
-            mentions.c.user_id == P("uid"),
-            mentions.c.room_id == sql.rooms.c.id,
-            mentions.c.message_id > func.coalesce(memberships.c.last_read_id, 0),
-            messages.c.deleted.is_(False),
-        )
-        .correlate(sql.rooms, memberships)
-        .limit(UNREAD_CAP)
-        .subquery()
+# The user's mentions in undeleted messages newer than their last read id.
+_MENTIONS = _capped_count(
+    select(literal(1))
+    .join_from(mentions, messages, messages.c.id == mentions.c.message_id)
+    .where(
+        mentions.c.user_id == P("uid"),
+        mentions.c.room_id == sql.rooms.c.id,
+        mentions.c.message_id > func.coalesce(memberships.c.last_read_id, 0),
+        messages.c.deleted.is_(False),
     )
-    .correlate(sql.rooms, memberships)
-    .scalar_subquery()
 )
 _NEWEST_ID = (
     select(messages.c.id)

@@ -3,16 +3,14 @@ at once, a password change; and what sockets learn of who connects."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from chat import identity as identities
 from events import socketio
 from models import User, db
 from tests.conftest import PASSWORD
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, statements
 
 NEW_PASSWORD = "a brand new password"
 
@@ -283,25 +281,6 @@ def test_guessing_the_current_password_is_throttled_like_sign_in(app, auth, clie
 
 
 # --- what sockets get ----------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def statements(app):
-    """The SQL statements run inside the block."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engines = list(db.engines.values())
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
 
 
 def test_socket_user_gives_id_username_and_session_in_one_primary_key_read(app, auth):
