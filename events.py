@@ -418,9 +418,9 @@ def _resync(app) -> None:
         socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
 
 
-def close_every_connection() -> int:
+def close_every_connection(seconds: float = 3.0) -> int:
     """SIGTERM: close every connection of this process (clients reconnect elsewhere)."""
-    return wire.close_every_connection(socketio.server)
+    return wire.close_every_connection(socketio.server, seconds)
 
 
 def in_flight() -> int:

@@ -150,7 +150,10 @@ def _drain() -> None:
         socketio.sleep(0.5)  # events already on the wire arrive, and are answered too
         while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS / 2:
             socketio.sleep(0.05)
-        closed = events.close_every_connection()
+        # Side by side, each lingering up to 2 s for its peer's close frame.
+        closed = events.close_every_connection(
+            max(0.5, DRAIN_SECONDS - 3 - (time.monotonic() - started))
+        )
         while events.in_flight() and time.monotonic() - started < DRAIN_SECONDS - 2:
             socketio.sleep(0.05)
         print(f"SIGTERM: closed {closed} connections, exiting", flush=True)

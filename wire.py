@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -273,13 +274,26 @@ def refusal(event: str) -> Failure:
     return invalid(f"{event!r} is a reserved event name")
 
 
-def close_every_connection(server) -> int:
-    """Close every Engine.IO connection of this process (SIGTERM): each client's
-    disconnect runs as usual, and the clients reconnect, to another process."""
+def close_every_connection(server, seconds: float) -> int:
+    """Close every Engine.IO connection of this process (SIGTERM), all at once: each
+    client's disconnect runs as usual, and the clients reconnect, to another process.
+    Each close waits for its closing handshake (ws.py lingers up to 2 s for the peer), so
+    they run side by side, and this returns after ``seconds`` at most."""
     eio = server.eio
     sids = list(eio.sockets)
+    pending = set(sids)
+
+    def close(eio_sid: str) -> None:
+        try:
+            eio.disconnect(eio_sid)
+        finally:
+            pending.discard(eio_sid)
+
     for eio_sid in sids:
-        eio.disconnect(eio_sid)
+        server.start_background_task(close, eio_sid)
+    deadline = time.monotonic() + seconds
+    while pending and time.monotonic() < deadline:
+        server.sleep(0.05)
     return len(sids)
 
 
