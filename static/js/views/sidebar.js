@@ -49,7 +49,7 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
     const text = h('span', { className: 'room-preview' });
     const unsent = h('span', { className: 'room-unsent' });
     const badge = h('span', { className: 'badge' });
-    const mention = h('span', { className: 'badge mention-badge' });
+    const mention = h('span', { className: 'mention-badge' });
     const link = h(
       'a',
       {
