@@ -42,6 +42,15 @@ export function messageLength(text) {
   return [...text.trim()].length;
 }
 
+// --- emoji -----------------------------------------------------------------------------
+
+// The emoji data the picker uses writes some emoji that are shown as emoji anyway with a
+// variation selector after them ("👍" + U+FE0F), which Unicode does not list and the
+// server refuses; without it they are the emoji the server knows.
+export function emojiForm(text) {
+  return text.replace(/(\p{Emoji_Presentation})\uFE0F/gu, '$1');
+}
+
 // --- long messages -------------------------------------------------------------------
 
 const LONG_CHARS = 700;

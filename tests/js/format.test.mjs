@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { dayLabel, directRoomName, isLong, messageLength, peerOf } from '../../static/js/format.js';
+import { dayLabel, directRoomName, emojiForm, isLong, messageLength, peerOf } from '../../static/js/format.js';
 
 describe('names and lengths', () => {
   it('direct room names are lower-cased and sorted, as the server makes them', () => {
@@ -35,5 +35,14 @@ describe('isLong', () => {
     assert.equal(isLong('a short message\nof two lines'), false);
     assert.equal(isLong('é'.repeat(700)), false); // code points, not UTF-16 units
     assert.equal(isLong(null), false);
+  });
+});
+
+describe('emojiForm', () => {
+  it('drops a variation selector after an emoji shown as emoji anyway, and keeps the needed ones', () => {
+    assert.equal(emojiForm('\u{1F44D}\uFE0F'), '\u{1F44D}');
+    assert.equal(emojiForm('\u2764\uFE0F'), '\u2764\uFE0F'); // ❤️ needs it
+    assert.equal(emojiForm('\u{1F3F3}\uFE0F\u200D\u{1F308}'), '\u{1F3F3}\uFE0F\u200D\u{1F308}');
+    assert.equal(emojiForm('\u{1F44D}\u{1F3FD}'), '\u{1F44D}\u{1F3FD}');
   });
 });

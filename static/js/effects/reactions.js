@@ -3,6 +3,7 @@
 // Reactions: mine go to the server (react), and everyone's changes come back
 // (reaction_changed) into the store; the ack of mine is a change too.
 
+import { emojiForm } from '../format.js';
 import { request } from '../net/socket.js';
 import { currentRoom } from '../state/rooms.js';
 
@@ -28,7 +29,7 @@ export function createReactions({ socket, store }) {
     if (!room) return;
     let res;
     try {
-      res = await request(socket, 'react', { room: room.name, id, emoji, on });
+      res = await request(socket, 'react', { room: room.name, id, emoji: emojiForm(emoji), on });
     } catch (error) {
       throw new Error(reactErrorText(error));
     }
