@@ -144,12 +144,13 @@ export function createConversation(doc, handlers) {
   function reportPlace() {
     if (!shownRoom || !positioned) return;
     const top = els.list.scrollTop;
-    for (const [key, entry] of cache) {
-      if (!key.startsWith('m')) continue;
-      const start = topOf(entry.node);
-      if (start + entry.node.offsetHeight > top) {
+    for (const node of els.list.children) {
+      const id = idOf.get(node);
+      if (id === undefined) continue;
+      const start = topOf(node);
+      if (start + node.offsetHeight > top) {
         const bottom = atBottom() && !detached();
-        handlers.onPlace({ room: shownRoom, id: idOf.get(entry.node), offset: start - top, atBottom: bottom });
+        handlers.onPlace({ room: shownRoom, id, offset: start - top, atBottom: bottom });
         return;
       }
     }

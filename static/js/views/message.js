@@ -48,7 +48,7 @@ export function createMessageNodes(handlers) {
     if (item.mine) {
       buttons.push(
         toolbarButton('edit', `Edit your message from ${when}`, () => handlers.onEdit(id)),
-        toolbarButton('delete', `Delete your message from ${when}`, () => handlers.onDelete(id), 'danger'),
+        toolbarButton('delete', `Delete your message from ${when}`, () => handlers.onDelete(id), 'tool-danger'),
       );
     }
     buttons[0].tabIndex = 0; // one stop per message; the arrows move along the toolbar
