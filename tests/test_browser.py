@@ -143,7 +143,9 @@ def test_deleting_a_message_with_the_keyboard_alone(people):
     # (and End) move along it.
     page.keyboard.press("Shift+Tab")
     focused = page.evaluate_handle("document.activeElement")
-    assert focused.evaluate("el => el.getAttribute('aria-label')").startswith("React to your message")
+    assert focused.evaluate("el => el.getAttribute('aria-label')").startswith(
+        "React to your message"
+    )
     assert focused.evaluate("el => el.closest('.msg').textContent").count("delete me") == 1
     toolbar = "el => getComputedStyle(el.closest('.toolbar')).opacity"
     assert focused.evaluate(toolbar) == "1"  # focus shows it

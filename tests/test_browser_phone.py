@@ -86,8 +86,12 @@ def test_on_a_phone_a_tap_shows_a_message_toolbar_inside_the_screen(people):
     expect(toolbar).to_have_css("opacity", "1")
     box = toolbar.bounding_box()
     timeline = bob.page.locator("#messages").bounding_box()
-    assert timeline["x"] <= box["x"] and box["x"] + box["width"] <= timeline["x"] + timeline["width"]
-    assert timeline["y"] <= box["y"] and box["y"] + box["height"] <= timeline["y"] + timeline["height"]
+    assert (
+        timeline["x"] <= box["x"] and box["x"] + box["width"] <= timeline["x"] + timeline["width"]
+    )
+    assert (
+        timeline["y"] <= box["y"] and box["y"] + box["height"] <= timeline["y"] + timeline["height"]
+    )
     toolbar.get_by_role("button", name=re.compile("^Edit")).tap()
     expect(bob.page.locator("#message")).to_have_value("three")
     assert fits_sideways(bob.page)
