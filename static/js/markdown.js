@@ -97,7 +97,7 @@ md.renderer.rules.mention = (tokens, idx, options, env) => {
 // HTML for the message `text` (still to be sanitized): `mentions` are the usernames the
 // server says it mentions, `me` the reader (their own mention is marked as such).
 export function renderHtml(text, { mentions = [], me = '' } = {}) {
-  return md.render(text, { mentions, me });
+  return md.render(text, { mentions, me }).trim(); // no newline after the last block
 }
 
 // The message as one line of plain text: what it says, without its markup.
