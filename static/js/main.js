@@ -5,20 +5,8 @@
 // render the store (views/), wired together. Server events reach the store through the
 // effects that own them; what a person does reaches the effects through the views.
 
-import { createDrafts } from './effects/drafts.js';
-import { createInbox } from './effects/inbox.js';
-import { createJoins } from './effects/joins.js';
-import { createMentions } from './effects/mentions.js';
-import { keepOutbox } from './effects/outbox-storage.js';
-import { createPlace } from './effects/place.js';
-import { createPresence } from './effects/presence.js';
-import { createReactions } from './effects/reactions.js';
-import { createReader } from './effects/reader.js';
-import { createReadMarks } from './effects/read-marks.js';
-import { createSend } from './effects/send.js';
-import { createSession } from './effects/session.js';
-import { createApi } from './net/api.js';
-import { connect, listen } from './net/socket.js';
+import { createEffects } from './effects/index.js';
+import { connect } from './net/socket.js';
 import { messageIn } from './state/reader.js';
 import { createStore, initialState } from './state/store.js';
 import { createAttention } from './views/attention.js';
@@ -36,27 +24,12 @@ if (root) start(root);
 function start(root) {
   const { username: me, room, title, emojiData } = root.dataset; // from Jinja, |tojson for the rooms
   const rooms = JSON.parse(root.dataset.rooms || '[]');
-  const storage = window.localStorage;
   const store = createStore(initialState({ me, rooms, current: room || null, title: title || null, online: navigator.onLine }));
   const { dispatch, getState } = store;
-  keepOutbox({ store, storage });
-  const drafts = createDrafts({ storage, me });
-  const place = createPlace({ storage: window.sessionStorage, me });
-
-  const socket = connect();
-  const session = createSession({ socket, store, onLeave: drafts.clearAll });
-  const api = createApi({ csrfToken: document.querySelector('meta[name="csrf-token"]').content, onUnauthorized: session.signIn });
-  const joins = createJoins({ socket, api, store });
-  const send = createSend({ socket, store, rejoin: joins.joinCurrent });
-  const marks = createReadMarks({ socket, store, visibleId: () => conversation.newestVisibleId() });
-  const looking = () => document.visibilityState === 'visible' && document.hasFocus();
-  const alert = (state, message, options) => attention.alert(state, message, options);
-  const inbox = createInbox({ store, atBottom: () => conversation.atBottom(), announce: (text) => page.announce(text), alert });
-  const reactions = createReactions({ socket, store });
-  const reader = createReader({ socket, store });
-  const mentions = createMentions({ api, store, alert, looking });
-  const presence = createPresence({ store });
-  listen(socket, session.events, joins.events, inbox.events, marks.events, presence.events, reactions.events, mentions.events);
+  const views = {};
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const effects = createEffects({ socket: connect(), store, csrfToken, views });
+  const { drafts, place, session, joins, send, marks, mentions, reactions, reader } = effects;
 
   const page = createPage(document, root);
   const picker = createEmojiPicker(document, { dataSource: emojiData });
@@ -115,13 +88,14 @@ function start(root) {
     onReplyEnd: () => dispatch({ type: 'reply_ended' }),
     onEmoji: (anchor, insert) => picker.open(anchor, insert),
   });
-  const attention = createAttention(document, { storage, onOpenRoom: open });
+  const attention = createAttention(document, { storage: window.localStorage, onOpenRoom: open });
   const mentionsView = createMentionsView(document, { onLoad: mentions.load, onOpen: open });
   window.addEventListener('popstate', () => open(joins.roomFromLocation(), null, { push: false }));
 
+  Object.assign(views, { conversation, attention, page });
   // Every change: the views render, then whatever can be sent goes.
-  const views = [composer, sidebar, conversation, attention, mentionsView, page];
-  store.subscribe((state) => views.forEach((view) => view.render(state)));
+  const rendered = [composer, sidebar, conversation, attention, mentionsView, page];
+  store.subscribe((state) => rendered.forEach((view) => view.render(state)));
   store.subscribe(send.pump);
   // A reload returns to where the reader was.
   const saved = room ? place.restore(room) : null;
