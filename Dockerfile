@@ -1,13 +1,10 @@
-# Two stages: Node only fetches the pinned Socket.IO browser client; the image that runs
+# Two stages: Node only fetches the pinned browser libraries (vendor.mjs); the image that runs
 # is Python alone (no node, no npm, no build tools) and runs as an unprivileged user.
 
 FROM node:22-bookworm-slim AS vendor
 WORKDIR /build
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund \
-    && mkdir -p static/vendor \
-    && cp node_modules/socket.io-client/dist/socket.io.min.js \
-          node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/
+COPY package.json package-lock.json vendor.mjs ./
+RUN npm ci --no-audit --no-fund && node vendor.mjs static/vendor
 
 FROM python:3.11-slim-bookworm AS web
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

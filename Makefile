@@ -51,9 +51,9 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-static/vendor/socket.io.min.js: node_modules/.package-lock.json
-	mkdir -p static/vendor
-	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/
+# Every browser library (vendor.mjs lists them); the Socket.IO client stands for them all.
+static/vendor/socket.io.min.js: node_modules/.package-lock.json vendor.mjs
+	node vendor.mjs static/vendor
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -166,7 +166,8 @@ def room_list():
 def end_membership(room: str):
     """204: you are no longer a member; your connections stop having the room open or
     watched (a direct room comes back with its next message). 404 if you were not one."""
-    failure = membership.end(_me().id, room)
+    me = _me()
+    failure = membership.end(me.id, me.username, room)
     return json_error(failure) if failure else ("", 204)
 
 

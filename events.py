@@ -362,30 +362,32 @@ def unknown_event(event: str, *_args):
 # --- actions on a user's connections in every process --------------------------------
 
 
-def _close_room(presence_: Presence, me: Connection, room: str, keep_watching: bool) -> None:
+def _close_room(
+    presence_: Presence, me: Connection, room: str, keep_watching: bool, announce: bool = True
+) -> None:
     server = socketio.server
     server.leave_room(me.sid, open_channel(room), namespace="/")
     if not (keep_watching and room in me.watching):
         server.leave_room(me.sid, message_channel(room), namespace="/")
         me.watching.discard(room)
-    if presence_.leave(me.sid, room):
+    if presence_.leave(me.sid, room) and announce:
         socketio.emit(
             "leave_room_announcement",
-            {"room": room, "username": me.username},
+            {"room": room, "username": me.username, "membership": False},
             to=open_channel(room),
         )
 
 
 def _drop_room(app):
     """{do: drop_room, user, room}: the user's connections here stop having the room open
-    or watched (their membership ended)."""
+    or watched (their membership ended, which membership.end announced already)."""
 
     def apply(action: dict) -> None:
         shared = app.extensions["presence"]
         for sid in shared.sids_of(action["user"]):
             connection = shared.identity(sid)
             if connection is not None:
-                _close_room(shared, connection, action["room"], False)
+                _close_room(shared, connection, action["room"], False, announce=False)
 
     return apply
 

@@ -39,8 +39,8 @@ def join(me: Connection, payload: JoinRoom, subscribe: Callable[[str], None]) ->
     if me.watches:
         me.watching.add(room.name)
     peer_id = room.peer.id if room.peer else None
-    if presence.current().join(me.sid, OpenRoom(room.name, room.id, peer_id)):
-        person = {"room": room.name, "username": me.username}
+    if presence.current().join(me.sid, OpenRoom(room.name, room.id, peer_id)) or joined:
+        person = {"room": room.name, "username": me.username, "membership": joined}
         outbox.emit(
             "join_room_announcement", person, outbox.open_channel(room.name), skip_sender=True
         )
@@ -57,10 +57,11 @@ def join(me: Connection, payload: JoinRoom, subscribe: Callable[[str], None]) ->
     return {"room": room.name, "online": online, "seen": entered.seen}
 
 
-def end(user_id: int, room: str) -> Failure | None:
+def end(user_id: int, username: str, room: str) -> Failure | None:
     """End the user's membership of ``room``: room_removed to all their connections,
-    which stop having it open or watched, on every process. A direct room comes back
-    with its next message."""
+    which stop having it open or watched, on every process, and one
+    leave_room_announcement with ``membership: true`` to the room. A direct room comes
+    back with its next message."""
     if not rules.is_room_name(room):
         return invalid("room: not a room name")
     found = rooms.find(room)
@@ -68,4 +69,7 @@ def end(user_id: int, room: str) -> Failure | None:
         return not_found(f"you are not a member of {room}")
     outbox.emit("room_removed", {"room": room}, outbox.user_channel(user_id))
     outbox.control({"do": "drop_room", "user": user_id, "room": room})
+    # After the user's connections here have closed the room: the others hear it.
+    person = {"room": room, "username": username, "membership": True}
+    outbox.emit("leave_room_announcement", person, outbox.open_channel(room))
     return None

@@ -152,10 +152,16 @@ class RejoinRoom(Shape):
 
 @server_event("join_room_announcement", "leave_room_announcement")
 class RoomPerson(Shape):
-    """Someone opened the room (was not online in it before) or closed it everywhere."""
+    """Someone opened the room (was not online in it before) or closed it everywhere; or
+    became a member of it, or stopped being one (``membership``)."""
 
     room: str
     username: str
+    membership: bool = Field(
+        description="true: a change of membership (this join made them a member; their "
+        "membership ended), which pages show as 'joined'/'left'; false: they only opened "
+        "or closed the room"
+    )
 
 
 @server_event("typing_on")

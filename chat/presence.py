@@ -42,7 +42,7 @@ def depart(sid: str) -> None:
     if connection is None:
         return
     for room in gone:
-        person = {"room": room, "username": connection.username}
+        person = {"room": room, "username": connection.username, "membership": False}
         outbox.emit("leave_room_announcement", person, outbox.open_channel(room))
     if offline:
         _presence_changed(connection, False)

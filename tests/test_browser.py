@@ -117,16 +117,14 @@ def test_edits_and_deletes_reach_the_other_person(people):
 
     first = alice.page.locator(".msg.mine", has_text="Hi bob")
     first.hover()
-    first.get_by_role("button", name=re.compile("Actions")).click()
-    first.get_by_role("button", name="Edit").click()
+    first.get_by_role("button", name=re.compile("^Edit your message")).click()
     alice.page.fill("#message", "Hi bob (edited)")
     alice.page.press("#message", "Enter")
     bob.page.wait_for_selector(".msg:has-text('Hi bob (edited)') .edited")
 
     regret = alice.page.locator(".msg.mine", has_text="Something I regret")
     regret.hover()
-    regret.get_by_role("button", name=re.compile("Actions")).click()
-    regret.get_by_role("button", name="Delete").click()
+    regret.get_by_role("button", name=re.compile("^Delete your message")).click()
     alice.page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     bob.page.wait_for_selector(".msg.deleted:has-text('This message was deleted')")
     assert bob.page.locator(".msg", has_text="Something I regret").count() == 0
@@ -141,16 +139,20 @@ def test_deleting_a_message_with_the_keyboard_alone(people):
     page = alice.page
     page.focus("#message")
 
-    # From the composer, Shift+Tab reaches the actions of your newest message.
+    # From the composer, Shift+Tab reaches the toolbar of your newest message; the arrows
+    # (and End) move along it.
     page.keyboard.press("Shift+Tab")
     focused = page.evaluate_handle("document.activeElement")
-    assert focused.evaluate("el => el.getAttribute('aria-label')").startswith("Actions for")
+    assert focused.evaluate("el => el.getAttribute('aria-label')").startswith(
+        "React to your message"
+    )
     assert focused.evaluate("el => el.closest('.msg').textContent").count("delete me") == 1
-    assert focused.evaluate("el => getComputedStyle(el).opacity") == "1"  # focus is visible
-    page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.textContent") == "Edit"
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "Delete"
+    toolbar = "el => getComputedStyle(el.closest('.toolbar')).opacity"
+    assert focused.evaluate(toolbar) == "1"  # focus shows it
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("Reply")
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("Delete")
     page.keyboard.press("Enter")
     page.wait_for_selector("#confirm-delete[open]")
     assert page.evaluate("document.activeElement.textContent") == "Cancel"
@@ -216,13 +218,24 @@ def test_a_paste_over_the_limit_is_refused_not_cut(people):
     assert errors_of(alice, bob) == []
 
 
-def test_joining_and_leaving_show_quietly_in_the_conversation(people):
+def test_joining_and_leaving_show_quietly_but_opening_a_room_again_does_not(people):
     room, (alice,) = in_one_room(people, "alice")
     alice.send("anyone?")
     bob = people("bob")
     bob.open(f"room={room}")
     alice.page.wait_for_selector(f".notice:has-text('{bob.name} joined')")
+    # Switching away, coming back and reloading are not joining or leaving.
     bob.open(f"room={unique('elsewhere')}")
+    alice.page.wait_for_selector(f"#online li:has-text('{bob.name}')", state="detached")
+    bob.open(f"room={room}")
+    bob.page.reload()
+    bob.page.wait_for_selector("#status", state="hidden")
+    alice.page.wait_for_selector(f"#online li:has-text('{bob.name}')")
+    assert alice.page.locator(".notice").all_inner_texts() == [f"{bob.name} joined"]
+    # Taking the room off his list is leaving it.
+    item = bob.page.locator("#room-list .room-item", has_text=f"#{room}")
+    item.get_by_role("button", name=re.compile("^Remove")).click()
+    bob.page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     alice.page.wait_for_selector(f".notice:has-text('{bob.name} left')")
     assert alice.page.locator(".notice").count() == 2
     assert errors_of(alice, bob) == []

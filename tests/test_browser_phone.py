@@ -74,19 +74,25 @@ def test_on_a_touch_screen_enter_makes_a_newline_and_the_button_sends(people):
     assert errors_of(alice, bob) == []
 
 
-def test_on_a_phone_your_message_actions_stay_tucked_away(people):
+def test_on_a_phone_a_tap_shows_a_message_toolbar_inside_the_screen(people):
     bob = people("bob", device=PHONE)
     bob.open(f"room={unique('tidy')}")
     for text in ("one", "two", "three"):
         bob.send(text)
     bob.page.wait_for_selector(".msg:not(.pending):has-text('three')")
-    assert bob.page.get_by_role("button", name="Edit").count() == 0  # not under every message
-    assert bob.page.get_by_role("button", name="Delete").count() == 0
-    actions = bob.page.get_by_role("button", name=re.compile("Actions for"))
-    expect(actions).to_have_count(3)
-    actions.last.tap()
-    expect(bob.page.get_by_role("button", name="Edit")).to_have_count(1)
-    bob.page.get_by_role("button", name="Edit").tap()
+    toolbar = bob.page.locator(".msg", has_text="three").locator(".toolbar")
+    expect(toolbar).to_have_css("opacity", "0")  # not under every message
+    bob.page.locator(".msg", has_text="three").locator(".body").tap()
+    expect(toolbar).to_have_css("opacity", "1")
+    box = toolbar.bounding_box()
+    timeline = bob.page.locator("#messages").bounding_box()
+    assert (
+        timeline["x"] <= box["x"] and box["x"] + box["width"] <= timeline["x"] + timeline["width"]
+    )
+    assert (
+        timeline["y"] <= box["y"] and box["y"] + box["height"] <= timeline["y"] + timeline["height"]
+    )
+    toolbar.get_by_role("button", name=re.compile("^Edit")).tap()
     expect(bob.page.locator("#message")).to_have_value("three")
     assert fits_sideways(bob.page)
     assert errors_of(bob) == []

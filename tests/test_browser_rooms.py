@@ -82,8 +82,8 @@ def test_switching_rooms_needs_no_reload_and_back_returns(people):
     alice.page.wait_for_selector("#status", state="hidden")
     assert alice.page.inner_text("#room-title") == f"#{second}"
     assert message_bodies(alice.page) == [f"hello from {second}"]
-    # The room alice left hears that she left; the new one has her.
-    bob.page.wait_for_selector(f".notice:has-text('{alice.name} left')")
+    # The room alice switched away from no longer has her here; the new one has her.
+    bob.page.wait_for_selector(f"#online li:has-text('{alice.name}')", state="detached")
     assert room_item(alice.page, f"#{second}").locator("[aria-current='page']").count() == 1
 
     alice.page.go_back()
@@ -152,6 +152,9 @@ def test_removing_a_room_takes_it_off_the_list(people):
     item = room_item(alice.page, f"#{drop}")
     item.hover()
     item.get_by_role("button", name=f"Remove #{drop} from your list").click()
+    dialog = alice.page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Remove #{drop} from your list?")
+    dialog.get_by_role("button", name="Remove").click()
     item.wait_for(state="detached")
     alice.page.wait_for_selector(f"#sidebar-status:has-text('#{drop} is no longer in your list')")
     alice.page.reload()
@@ -161,6 +164,7 @@ def test_removing_a_room_takes_it_off_the_list(people):
 
     # Removing the open room closes it.
     room_item(alice.page, f"#{keep}").get_by_role("button", name=re.compile("Remove")).click()
+    alice.page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     alice.page.wait_for_url(re.compile(r"/$"))
     alice.page.wait_for_selector("#welcome")
     assert alice.page.locator("#room-list .room-item").count() == 0
@@ -172,8 +176,10 @@ def test_a_direct_message_in_another_room_shows_a_desktop_notification(people):
     alice.context.add_init_script(FAKE_NOTIFICATIONS)
     alice.open(f"room={unique('lobby')}")
     assert alice.page.evaluate("window.__permissionAsked") == 0  # never asked on load
-    alice.page.click("#notify-toggle")
-    alice.page.wait_for_selector("#notify-toggle:has-text('Turn off')")
+    toggle = alice.page.get_by_role("button", name="Desktop notifications")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
     assert alice.page.evaluate("window.__permissionAsked") == 1
 
     bob.open(f"with={alice.name}")
@@ -218,6 +224,10 @@ def test_signing_out_in_one_tab_sends_the_other_tab_to_sign_in(people):
     alice.page.click("#sign-out button")
     other.wait_for_url(re.compile(r"/login\?next="))
     assert other.locator("input[name=username]").count() == 1
+    # Rendered once the session had ended: it names nobody and offers no sign-out.
+    expect(other.locator(".topbar .account")).to_contain_text("Sign in")
+    assert other.locator(".topbar .me, #sign-out").count() == 0
+    alice.page.wait_for_url(re.compile(r"/(login.*)?$"))
     assert errors_of(alice) == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from tests.browser import (
     seed_messages,
 )
 from tests.servers import ROOT
+from tests.test_browser_conversations import react_with_picker
 
 pytestmark = browser_marks
 
@@ -57,12 +59,21 @@ def test_a_busy_afternoon_fits_a_laptop_and_a_phone(browser, server):
         someone.page.wait_for_selector("#status", state="hidden")
 
     dev.send("Checked on my phone: the second screen scrolls sideways at 360px.")
-    maya.send("Good catch, fixing it now.")
+    maya.send("Good catch, fixing it now: `.screen { min-width: 0 }` **should** do it.")
     maya.send("Spec is here: https://example.com/specs/onboarding#screen-2")
     bob.send("Also <b>bold</b> in the copy shows up literally, which is what we want.")
     alice.page.wait_for_selector(".msg:has-text('which is what we want')")
     alice.send("Thanks all. Let's ship on Thursday if the fix is in.")
     alice.page.wait_for_selector(".msg.mine:not(.pending):has-text('ship on Thursday')")
+    for someone in (maya, dev):
+        react_with_picker(
+            someone.page, someone.page.locator(".msg", has_text="ship on Thursday"), "thumbs up"
+        )
+    question = dev.page.locator(".msg", has_text="Good catch")
+    question.hover()
+    question.get_by_role("button", name=re.compile("^Reply to")).click()
+    dev.send(f"@{alice.name} works on my phone now 🎉")
+    alice.page.wait_for_selector(".msg .quote")
 
     # Elsewhere: a busy #general, a quiet #random, and two direct chats.
     for other in ("general", "random"):

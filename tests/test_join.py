@@ -11,8 +11,22 @@ def test_join_acks_with_who_is_online_and_announces_once(connect):
     assert join(alice, "42") == {"ok": True, "room": "42", "online": ["alice"], "seen": {}}
     ack = join(bob, "42")
     assert ack["online"] == ["alice", "bob"]
-    assert events(alice) == [("join_room_announcement", {"room": "42", "username": "bob"})]
+    joined = {"room": "42", "username": "bob", "membership": True}  # his first join
+    assert events(alice) == [("join_room_announcement", joined)]
     assert events(bob, "join_room_announcement") == []
+
+
+def test_only_a_first_join_is_a_membership_and_closing_the_room_is_none(connect):
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "r")
+    join(bob, "r")
+    events(alice)
+    bob.emit("leave_room", {"room": "r"}, callback=True)
+    join(bob, "r")  # opening it again, or a reload
+    assert events(alice) == [
+        ("leave_room_announcement", {"room": "r", "username": "bob", "membership": False}),
+        ("join_room_announcement", {"room": "r", "username": "bob", "membership": False}),
+    ]
 
 
 def test_second_tab_of_an_online_user_is_not_announced(connect):
@@ -144,7 +158,8 @@ def test_leave_and_disconnect_announce_when_the_last_connection_goes(connect):
     assert bob.emit("leave_room", {"room": "r"}, callback=True) == {"ok": True, "room": "r"}
     assert events(alice) == []  # bob is still here in his other tab
     bob_tab.disconnect()
-    assert events(alice) == [("leave_room_announcement", {"room": "r", "username": "bob"})]
+    left = {"room": "r", "username": "bob", "membership": False}
+    assert events(alice) == [("leave_room_announcement", left)]
     assert join(connect("carol"), "r")["online"] == ["alice", "carol"]
 
 

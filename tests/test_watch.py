@@ -163,7 +163,8 @@ def test_removing_a_room_takes_it_off_every_connection(connect, client, bearer):
     assert response.status_code == 204
     assert events(alice) == [("room_removed", {"room": "r"})]
     assert events(watcher) == [("room_removed", {"room": "r"})]
-    assert events(bob) == [("leave_room_announcement", {"room": "r", "username": "alice"})]
+    left = {"room": "r", "username": "alice", "membership": True}
+    assert events(bob) == [("leave_room_announcement", left)]  # once, as a membership
     send(bob, "r", "nobody hears")
     assert events(alice) == [] and events(watcher) == []
     assert send(alice, "r", "gone")["error"]["code"] == "not_in_room"
@@ -174,6 +175,17 @@ def test_removing_a_room_takes_it_off_every_connection(connect, client, bearer):
     assert [r["room"] for r in client.get("/api/rooms", headers=bearer("alice")).json["rooms"]] == [
         "r"
     ]
+
+
+def test_removing_a_room_you_do_not_have_open_is_announced_as_leaving(connect, client, bearer):
+    alice, bob = connect("alice"), connect("bob")
+    join(alice, "r")
+    alice.emit("leave_room", {"room": "r"}, callback=True)
+    join(bob, "r")
+    events(bob)
+    assert client.delete("/api/rooms/r/membership", headers=bearer("alice")).status_code == 204
+    left = {"room": "r", "username": "alice", "membership": True}
+    assert events(bob) == [("leave_room_announcement", left)]
 
 
 def test_a_removed_direct_room_comes_back_with_the_next_message(connect, client, bearer):

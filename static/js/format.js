@@ -42,53 +42,24 @@ export function messageLength(text) {
   return [...text.trim()].length;
 }
 
-// --- links -----------------------------------------------------------------------------
+// --- emoji -----------------------------------------------------------------------------
 
-// http(s) URLs only; anything else (javascript:, data:, …) stays text.
-const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-const TRAILING = /[.,;:!?'"»”’]+$/;
-
-function trimUrl(candidate) {
-  let url = candidate.replace(TRAILING, '');
-  // A closing bracket belongs to the URL only when it opened one: "(see https://x.y/a)".
-  for (const [open, close] of [
-    ['(', ')'],
-    ['[', ']'],
-  ]) {
-    while (url.endsWith(close) && count(url, close) > count(url, open)) {
-      url = url.slice(0, -1).replace(TRAILING, '');
-    }
-  }
-  return url;
+// The emoji data the picker uses writes some emoji that are shown as emoji anyway with a
+// variation selector after them ("👍" + U+FE0F), which Unicode does not list and the
+// server refuses; without it they are the emoji the server knows.
+export function emojiForm(text) {
+  return text.replace(/(\p{Emoji_Presentation})\uFE0F/gu, '$1');
 }
 
-function count(text, ch) {
-  return text.split(ch).length - 1;
-}
+// --- long messages -------------------------------------------------------------------
 
-function safeHref(url) {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : null;
-  } catch {
-    return null;
-  }
-}
+const LONG_CHARS = 700;
+const LONG_LINES = 12;
 
-// [{text} | {text, href}]: the message split into plain text and http(s) links.
-export function linkify(text) {
-  const parts = [];
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    const url = trimUrl(match[0]);
-    const href = safeHref(url);
-    if (!href) continue;
-    if (match.index > last) parts.push({ text: text.slice(last, match.index) });
-    parts.push({ text: url, href });
-    last = match.index + url.length;
-  }
-  if (last < text.length) parts.push({ text: text.slice(last) });
-  return parts;
+// Long enough to fold behind "Show more" (a 4,000-character message is three phone screens).
+export function isLong(text) {
+  if (!text) return false;
+  return [...text].length > LONG_CHARS || text.split('\n').length > LONG_LINES;
 }
 
 // --- dates -----------------------------------------------------------------------------

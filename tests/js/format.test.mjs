@@ -1,50 +1,8 @@
-// Text helpers: links, lengths, days, room names.
+// Text helpers: lengths, long messages, days, room names.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { dayLabel, directRoomName, linkify, messageLength, peerOf } from '../../static/js/format.js';
-
-describe('linkify', () => {
-  it('turns http and https URLs into links and leaves the rest as text', () => {
-    assert.deepEqual(linkify('see https://example.com/a?b=1 and http://x.org.'), [
-      { text: 'see ' },
-      { text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' },
-      { text: ' and ' },
-      { text: 'http://x.org', href: 'http://x.org/' },
-      { text: '.' },
-    ]);
-  });
-
-  it('never links other schemes', () => {
-    for (const text of [
-      'javascript:alert(1)',
-      'data:text/html,<b>x</b>',
-      'JAVASCRIPT://x.com/%0aalert(1)',
-      'ftp://x.org',
-    ]) {
-      assert.deepEqual(linkify(text), [{ text }], text);
-    }
-  });
-
-  it('keeps a closing bracket only when the URL opened one', () => {
-    assert.deepEqual(
-      linkify('(see https://en.wikipedia.org/wiki/Flask_(web_framework))').map((p) => p.text),
-      ['(see ', 'https://en.wikipedia.org/wiki/Flask_(web_framework)', ')'],
-    );
-  });
-
-  it('stops at quotes and angle brackets', () => {
-    assert.deepEqual(
-      linkify('<https://a.b/c>').map((p) => p.text),
-      ['<', 'https://a.b/c', '>'],
-    );
-  });
-
-  it('returns nothing for an empty text and one text part without links', () => {
-    assert.deepEqual(linkify(''), []);
-    assert.deepEqual(linkify('plain'), [{ text: 'plain' }]);
-  });
-});
+import { dayLabel, directRoomName, emojiForm, isLong, messageLength, peerOf } from '../../static/js/format.js';
 
 describe('names and lengths', () => {
   it('direct room names are lower-cased and sorted, as the server makes them', () => {
@@ -67,5 +25,24 @@ describe('dayLabel', () => {
     const older = dayLabel(new Date(2026, 10, 20, 9).toISOString(), now);
     assert.notEqual(older, 'Today');
     assert.match(older, /20/);
+  });
+});
+
+describe('isLong', () => {
+  it('folds a message of many characters or many lines, not a short one', () => {
+    assert.equal(isLong('x'.repeat(4000)), true);
+    assert.equal(isLong('line\n'.repeat(13)), true);
+    assert.equal(isLong('a short message\nof two lines'), false);
+    assert.equal(isLong('é'.repeat(700)), false); // code points, not UTF-16 units
+    assert.equal(isLong(null), false);
+  });
+});
+
+describe('emojiForm', () => {
+  it('drops a variation selector after an emoji shown as emoji anyway, and keeps the needed ones', () => {
+    assert.equal(emojiForm('\u{1F44D}\uFE0F'), '\u{1F44D}');
+    assert.equal(emojiForm('\u2764\uFE0F'), '\u2764\uFE0F'); // ❤️ needs it
+    assert.equal(emojiForm('\u{1F3F3}\uFE0F\u200D\u{1F308}'), '\u{1F3F3}\uFE0F\u200D\u{1F308}');
+    assert.equal(emojiForm('\u{1F44D}\u{1F3FD}'), '\u{1F44D}\u{1F3FD}');
   });
 });

@@ -3,15 +3,33 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { createSession } from '../../static/js/effects/session.js';
-import { FakeSocket, fakePage, opened, quietStore } from './fixtures.mjs';
+import { FakeSocket, fakePage, opened, quietStore, settle } from './fixtures.mjs';
 
-function setup() {
+// Tabs of one browser: a BroadcastChannel whose messages reach the other tabs' channels.
+function channels() {
+  const open = [];
+  return class FakeChannel {
+    constructor() {
+      open.push(this);
+    }
+    postMessage(data) {
+      for (const other of open) if (other !== this && other.onmessage) other.onmessage({ data });
+    }
+  };
+}
+
+function setup({ Channel = null, fetch = null, onLeave } = {}) {
   const socket = new FakeSocket();
   const store = quietStore(opened());
   const page = fakePage({ search: '?room=general' });
-  const session = createSession({ socket, store, page });
+  if (Channel) page.BroadcastChannel = Channel;
+  if (fetch) page.fetch = fetch;
+  page.FormData = class {};
+  const session = createSession({ socket, store, page, onLeave });
   return { socket, store, page, session };
 }
+
+const form = { action: '/logout', submitted: 0, submit() { this.submitted += 1; } };
 
 describe('the session', () => {
   it('puts the connection’s ups and downs in the store', () => {
@@ -34,11 +52,29 @@ describe('the session', () => {
     assert.equal(store.getState().connection.leaving, true);
   });
 
-  it('signing out here stops this tab from going to sign in', () => {
-    const { page, session } = setup();
-    session.signOut();
-    session.signIn();
-    assert.deepEqual(page.assigned, []);
+  it('signing out tells the other tabs only once the server has ended the session', async () => {
+    const Channel = channels();
+    let answer;
+    const fetch = () => new Promise((resolve) => (answer = resolve));
+    let left = 0;
+    const here = setup({ Channel, fetch, onLeave: () => (left += 1) });
+    const there = setup({ Channel });
+    const signingOut = here.session.signOut(form);
+    assert.equal(left, 1); // drafts go at once
+    here.session.signIn(); // this tab is on its way out already
+    await settle();
+    assert.deepEqual(there.page.assigned, []); // the session may not have ended yet
+    answer({ ok: true, redirected: true, url: 'http://chat.test/login' });
+    await signingOut;
+    assert.deepEqual(here.page.assigned, ['http://chat.test/login']);
+    assert.deepEqual(there.page.assigned, ['/login?next=%2Fchat%3Froom%3Dgeneral']);
+  });
+
+  it('without fetch the sign-out form submits as it is', async () => {
+    const { session } = setup({ fetch: () => Promise.reject(new TypeError('no network')) });
+    const mine = { ...form, submitted: 0 };
+    await session.signOut(mine);
+    assert.equal(mine.submitted, 1);
   });
 
   it('any other refusal is an unreachable server', () => {

@@ -25,7 +25,17 @@ describe('apply', () => {
       current: 'dm:alice:bob',
       title: 'Bob',
     });
-    assert.deepEqual(Object.keys(state).sort(), ['connection', 'me', 'outbox', 'rooms', 'timeline']);
+    assert.deepEqual(Object.keys(state).sort(), [
+      'compose',
+      'connection',
+      'me',
+      'mentions',
+      'outbox',
+      'reactions',
+      'reader',
+      'rooms',
+      'timeline',
+    ]);
     assert.equal(state.rooms.current, 'dm:alice:bob');
     assert.equal(state.rooms.byName['dm:alice:bob'].peer, 'Bob');
     assert.equal(state.rooms.byName.general.member, true);

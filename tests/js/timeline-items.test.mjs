@@ -87,7 +87,7 @@ describe('timelineItems', () => {
     const a = msg('bob', at(1, 9, 0));
     const state = roomWith([a], {
       events: [
-        { type: 'announced', room: 'general', username: 'carol', joined: true },
+        { type: 'announced', room: 'general', username: 'carol', joined: true, membership: true },
         { type: 'queued', entry: { client_id: 'c1', room: 'general', text: 'hi', queued_at: 1 } },
       ],
     });
@@ -99,7 +99,7 @@ describe('timelineItems', () => {
 
   it('a notice from before the first loaded message comes first', () => {
     let state = roomWith([]);
-    state = apply(state, { type: 'announced', room: 'general', username: 'carol', joined: true });
+    state = apply(state, { type: 'announced', room: 'general', username: 'carol', joined: true, membership: true });
     state = apply(state, { type: 'message', message: msg('bob', at(1, 9, 0)), attentive: true });
     assert.deepEqual(kinds(timelineItems(state, state.rooms.byName.general)), [
       'start',

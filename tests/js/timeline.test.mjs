@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { apply } from '../../static/js/state/store.js';
+import { readMarkToSend, seenLine } from '../../static/js/state/reading.js';
 import * as timeline from '../../static/js/state/timeline.js';
 import { entry, joined, lastId, msg, opened, othersUnchanged, run, summary } from './fixtures.mjs';
 
-const { readMarkToSend, seenLine, totalUnread } = timeline;
+const { totalUnread } = timeline;
 
 describe('timeline: unread counts', () => {
   it('counts a message from someone else in another room as unread', () => {
@@ -312,8 +313,8 @@ describe('timeline: notices and receipts', () => {
     let state = joined(opened(), 'general', { history: [msg('general', 'bob', 'x')] });
     state = run(
       state,
-      { type: 'announced', room: 'general', username: 'carol', joined: true },
-      { type: 'announced', room: 'general', username: 'carol', joined: false },
+      { type: 'announced', room: 'general', username: 'carol', joined: true, membership: true },
+      { type: 'announced', room: 'general', username: 'carol', joined: false, membership: true },
     );
     assert.deepEqual(state.rooms.byName.general.online, ['alice']);
     assert.deepEqual(
@@ -326,19 +327,32 @@ describe('timeline: notices and receipts', () => {
     state = apply(state, { type: 'message', message: msg('general', 'bob', 'y'), attentive: true });
     state = run(
       state,
-      { type: 'announced', room: 'general', username: 'dave', joined: false },
-      { type: 'announced', room: 'general', username: 'dave', joined: true },
+      { type: 'announced', room: 'general', username: 'dave', joined: false, membership: true },
+      { type: 'announced', room: 'general', username: 'dave', joined: true, membership: true },
     );
     assert.equal(state.timeline.byRoom.general.notices.length, 2);
+  });
+
+  it('opening or closing the room is no notice, nor is anything in a direct room', () => {
+    let state = joined(opened());
+    state = run(
+      state,
+      { type: 'announced', room: 'general', username: 'carol', joined: true },
+      { type: 'announced', room: 'general', username: 'carol', joined: false, membership: false },
+    );
+    assert.deepEqual(state.timeline.byRoom.general.notices, []);
+    state = joined(opened('dm:alice:bob', [summary('dm:alice:bob')]), 'dm:alice:bob');
+    state = apply(state, { type: 'announced', room: 'dm:alice:bob', username: 'bob', joined: true, membership: true });
+    assert.deepEqual(state.timeline.byRoom['dm:alice:bob'].notices, []);
   });
 
   it('notices have keys of their own, and leaving the room forgets them', () => {
     let state = joined(opened());
     state = run(
       state,
-      { type: 'announced', room: 'general', username: 'carol', joined: true },
-      { type: 'announced', room: 'nowhere', username: 'carol', joined: true },
-      { type: 'announced', room: 'general', username: 'dave', joined: true },
+      { type: 'announced', room: 'general', username: 'carol', joined: true, membership: true },
+      { type: 'announced', room: 'nowhere', username: 'carol', joined: true, membership: true },
+      { type: 'announced', room: 'general', username: 'dave', joined: true, membership: true },
     );
     const keys = state.timeline.byRoom.general.notices.map((n) => n.key);
     assert.equal(new Set(keys).size, 2);

@@ -2,9 +2,12 @@
 
 // Messages from the server: new, edited and deleted ones into the store, and for a new
 // one from someone else the word beside it: read aloud in the open room, a notification
-// (and the sound) where the attention view says so.
+// (and the sound) where the attention view says so. A message that mentions me is told
+// by the mentions effect instead (its `mentioned` comes to every connection).
 
 import { sameUser } from '../format.js';
+import { plainText } from '../markdown.js';
+import { mentionsMe } from '../state/mentions.js';
 import { shouldNotify } from '../state/rooms.js';
 import { hasMessage, timelineOf } from '../state/timeline.js';
 
@@ -23,7 +26,8 @@ export function createInbox({ store, atBottom, announce, alert, page = document 
     dispatch({ type: 'message', message: m, attentive });
     if (!fresh || sameUser(m.username, before.me) || m.deleted) return;
     const state = getState();
-    if (m.room === state.rooms.current) announce(`${m.username}: ${m.message}`);
+    if (m.room === state.rooms.current) announce(`${m.username}: ${plainText(m.message)}`);
+    if (mentionsMe(state, m)) return;
     if (shouldNotify(state, m, { looking: visibleTab && page.hasFocus() })) alert(state, m);
   }
 

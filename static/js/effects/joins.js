@@ -99,6 +99,10 @@ export function createJoins({ socket, api, store, page = window }) {
           seen: res.seen,
           watching: watch() === 'on',
         });
+        // A direct room new to the watch (just made): its summary says whether the peer is
+        // online, and watching it again brings their presence from now on.
+        const meta = getState().rooms.byName[room.name];
+        if (meta && meta.kind === 'direct' && meta.peerOnline === null && watch() === 'on') watchRooms();
       })
       .catch((error) => {
         if (!stillWanted() || error.code === 'disconnected') return;

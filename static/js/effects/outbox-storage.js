@@ -25,12 +25,9 @@ export function loadEntries(storage, me) {
     try {
       const e = JSON.parse(storage.getItem(key));
       if (e && typeof e.client_id === 'string' && typeof e.room === 'string' && typeof e.text === 'string') {
-        entries.push({
-          client_id: e.client_id,
-          room: e.room,
-          text: e.text,
-          queued_at: Number(e.queued_at) || 0,
-        });
+        const entry = { client_id: e.client_id, room: e.room, text: e.text, queued_at: Number(e.queued_at) || 0 };
+        if (e.reply && Number.isInteger(e.reply.id)) entry.reply = e.reply;
+        entries.push(entry);
       }
     } catch {
       storage.removeItem(key); // not ours, or from an older page: nothing to resend
@@ -47,8 +44,8 @@ export function persist(storage, me, before, after) {
   try {
     for (const e of after) {
       if (was.has(e.client_id)) continue;
-      const { client_id, room, text, queued_at } = e;
-      storage.setItem(prefix(me) + client_id, JSON.stringify({ client_id, room, text, queued_at }));
+      const { client_id, room, text, queued_at, reply } = e;
+      storage.setItem(prefix(me) + client_id, JSON.stringify({ client_id, room, text, queued_at, reply }));
     }
     for (const id of was.keys()) if (!now.has(id)) storage.removeItem(prefix(me) + id);
   } catch {

@@ -1,7 +1,8 @@
 'use strict';
 
-// Who is here and who is typing: join and leave announcements, a direct peer coming
-// online, and typing notices, each of which fades on its own when no refresh comes.
+// Who is here and who is typing: join and leave announcements (and whether they are a
+// change of membership), a direct peer coming online, and typing notices, each of which
+// fades on its own when no refresh comes.
 
 const TYPING_EXPIRE = 5000; // ms before someone else's indicator fades without a refresh
 
@@ -26,11 +27,13 @@ export function createPresence({ store }) {
   return {
     events: {
       typing_on: typing,
+      // `membership`: the user became a member with this join, or stopped being one; without
+      // it they only opened or closed the room.
       join_room_announcement: (d) =>
-        dispatch({ type: 'announced', room: d.room, username: d.username, joined: true }),
+        dispatch({ type: 'announced', room: d.room, username: d.username, joined: true, membership: d.membership === true }),
       leave_room_announcement: (d) => {
         clearTimeout(timers.get(key(d)));
-        dispatch({ type: 'announced', room: d.room, username: d.username, joined: false });
+        dispatch({ type: 'announced', room: d.room, username: d.username, joined: false, membership: d.membership === true });
       },
       presence_changed: (d) =>
         dispatch({ type: 'presence', username: d.username, online: Boolean(d.online) }),

@@ -5,7 +5,8 @@
 
 import { request } from '../net/socket.js';
 import { currentRoom } from '../state/rooms.js';
-import { readMarkToSend, timelineOf } from '../state/timeline.js';
+import { readMarkToSend } from '../state/reading.js';
+import { timelineOf } from '../state/timeline.js';
 
 // `visibleId()` is the newest message on screen (the conversation measures it), or null.
 export function createReadMarks({ socket, store, visibleId, page = document }) {

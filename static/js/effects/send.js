@@ -1,8 +1,9 @@
 'use strict';
 
 // What I write, to the server: the send pump (the outbox goes out one message at a time
-// per room, each with its client_id until the server acks it; a rate limit waits its
-// retry_after, other transient failures back off), edits, deletes and the typing notice.
+// per room, each with its client_id until the server acks it, with reply_to when it answers
+// a message; a rate limit waits its retry_after, other transient failures back off),
+// edits, deletes and the typing notice.
 
 import { request, retryDelay } from '../net/socket.js';
 import { nextToSend } from '../state/outbox.js';
@@ -43,11 +44,9 @@ export function createSend({ socket, store, rejoin, clock = realClock, newId = n
     const entry = next.entry;
     const attempt = entry.attempts + 1;
     dispatch({ type: 'send_started', client_id: entry.client_id });
-    request(socket, 'send_message', {
-      room: entry.room,
-      message: entry.text,
-      client_id: entry.client_id,
-    }).then(
+    const payload = { room: entry.room, message: entry.text, client_id: entry.client_id };
+    if (entry.reply) payload.reply_to = entry.reply.id;
+    request(socket, 'send_message', payload).then(
       (res) =>
         dispatch({ type: 'send_acked', client_id: entry.client_id, id: res.id, created_at: res.created_at }),
       (error) => {
@@ -68,14 +67,15 @@ export function createSend({ socket, store, rejoin, clock = realClock, newId = n
     );
   }
 
-  // Into the outbox of the open room (false: no room is open).
+  // Into the outbox of the open room (false: no room is open), as a reply when the box
+  // is answering a message.
   function queue(text) {
-    const room = currentRoom(getState());
+    const state = getState();
+    const room = currentRoom(state);
     if (!room) return false;
-    dispatch({
-      type: 'queued',
-      entry: { client_id: newId(), room: room.name, text, queued_at: clock.now() },
-    });
+    const entry = { client_id: newId(), room: room.name, text, queued_at: clock.now() };
+    if (state.compose.replyTo) entry.reply = state.compose.replyTo;
+    dispatch({ type: 'queued', entry });
     return true;
   }
 

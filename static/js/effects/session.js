@@ -3,13 +3,15 @@
 // The connection and the session: the socket's own events into the store (connected,
 // disconnected, refused), connecting again when the server let go of us, the network as
 // the browser sees it, and signing out: from this tab (the form), another tab (a
-// BroadcastChannel) or the server (signed_out, a refused connection, a 401 from the API).
+// BroadcastChannel, told once the server has ended the session) or the server (signed_out,
+// a refused connection, a 401 from the API).
 
 import { sameUser } from '../format.js';
 
 const CHANNEL = 'chat-on-flask.session';
 
-export function createSession({ socket, store, page = window }) {
+// `onLeave()` runs as this tab signs out (drafts are forgotten).
+export function createSession({ socket, store, onLeave = () => {}, page = window }) {
   const { dispatch, getState } = store;
   const leaving = () => getState().connection.leaving;
   const me = getState().me;
@@ -45,10 +47,22 @@ export function createSession({ socket, store, page = window }) {
     };
   }
 
-  // The sign-out form is on its way: nothing reconnects, and the other tabs follow.
-  function signOut() {
+  // Signs out with the form's request: nothing reconnects meanwhile, and once the server
+  // has ended the session the other tabs follow (a page they load then is signed out, so
+  // it names nobody), and this tab goes where the server sent it. Without fetch the form
+  // simply submits.
+  async function signOut(form) {
     dispatch({ type: 'leaving' });
+    onLeave();
+    let res;
+    try {
+      res = await page.fetch(form.action, { method: 'POST', body: new page.FormData(form), credentials: 'same-origin' });
+    } catch {
+      form.submit();
+      return;
+    }
     if (tabs) tabs.postMessage({ type: 'signed_out', username: me });
+    page.location.assign(res.ok && res.redirected ? res.url : '/');
   }
 
   function signIn() {

@@ -1,7 +1,7 @@
 'use strict';
 
 // The JSON API the page uses beside the socket: the room list (when the server cannot
-// watch rooms), the directory, and removing a room from your list.
+// watch rooms), the directory, removing a room from your list, and your mentions.
 
 export class ApiError extends Error {
   constructor(message, status = 0, code = null) {
@@ -65,6 +65,13 @@ export function createApi({ csrfToken, onUnauthorized, fetchImpl = (...args) => 
     async directory(q) {
       const body = await call('GET', `/api/directory?q=${encodeURIComponent(q)}&limit=30`);
       return (body && body.rooms) || [];
+    },
+    // {messages, has_more}: my mentions across rooms, newest first, older than beforeId.
+    async mentions({ beforeId = null, limit = 30 } = {}) {
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (beforeId !== null) query.set('before_id', String(beforeId));
+      const body = await call('GET', `/api/mentions?${query}`);
+      return { messages: (body && body.messages) || [], has_more: Boolean(body && body.has_more) };
     },
     removeMembership(room) {
       return call('DELETE', `/api/rooms/${encodeURIComponent(room)}/membership`);

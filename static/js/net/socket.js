@@ -23,8 +23,10 @@ export const SERVER_EVENTS = Object.freeze([
   'message_deleted', // {room, id}
   'messages_seen', // {room, username, message_id}
   'typing_on', // {room, username, typing}
-  'join_room_announcement', // {room, username}
-  'leave_room_announcement', // {room, username}
+  'join_room_announcement', // {room, username, membership}
+  'leave_room_announcement', // {room, username, membership}
+  'reaction_changed', // {room, id, emoji, count, users}
+  'mentioned', // {room, message}: to every connection of the user it mentions
   'chat_error', // {event, code, message}: a failure of an event sent without an ack
   'room_added', // a room Summary
   'room_removed', // {room}

@@ -251,6 +251,15 @@ export function listedRooms(state, kind) {
     .sort((a, b) => activity(state, b) - activity(state, a) || a.name.localeCompare(b.name));
 }
 
+// Who is here, in one meaning for the header and "Here now": in a public room, who has it
+// open; in a direct room, its two people, each while they are online anywhere (as the dot
+// in the room list says).
+export function peopleHere(state, room) {
+  if (room.kind !== 'direct') return [...room.online];
+  const peerOnline = room.peerOnline ?? room.online.some((name) => sameUser(name, room.peer));
+  return peerOnline ? [state.me, room.peer] : [state.me];
+}
+
 // A desktop notification (and the sound) for someone else's message in another room,
 // or for a direct message while you are not looking at the page.
 export function shouldNotify(state, message, { looking }) {

@@ -9,12 +9,16 @@
 //
 // A feature with state of its own is one more slice here.
 
+import * as compose from './compose.js';
 import * as connection from './connection.js';
+import * as mentions from './mentions.js';
 import * as outbox from './outbox.js';
+import * as reactions from './reactions.js';
+import * as reader from './reader.js';
 import * as rooms from './rooms.js';
 import * as timeline from './timeline.js';
 
-const SLICES = Object.freeze({ connection, rooms, timeline, outbox });
+const SLICES = Object.freeze({ connection, rooms, timeline, outbox, reader, reactions, mentions, compose });
 const EVENTS = new Set(Object.values(SLICES).flatMap((slice) => slice.EVENTS));
 
 export function initialState({ me, rooms: listed = [], current = null, title = null, online = true }) {
@@ -24,6 +28,10 @@ export function initialState({ me, rooms: listed = [], current = null, title = n
     rooms: rooms.initial(),
     timeline: timeline.initial(),
     outbox: outbox.initial(),
+    reader: reader.initial(),
+    reactions: reactions.initial(),
+    mentions: mentions.initial(),
+    compose: compose.initial(),
   };
   state = apply(state, { type: 'rooms_listed', rooms: listed, watching: false });
   if (current) state = apply(state, { type: 'opened', room: current, title });

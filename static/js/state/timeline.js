@@ -11,7 +11,10 @@
 // the same events.
 
 import { sameUser } from '../format.js';
+import { asDeleted, findMessage, hasMessage, indexOfId, mergeMessages, newest } from './messages.js';
 import { unlisted } from './rooms.js';
+
+export { findMessage, hasMessage, mergeMessages };
 
 const MAX_NOTICES = 20;
 
@@ -64,41 +67,6 @@ function withoutRooms(slice, names) {
   const byRoom = { ...slice.byRoom };
   for (const name of gone) delete byRoom[name];
   return { ...slice, byRoom };
-}
-
-function indexOfId(messages, id) {
-  let lo = 0;
-  let hi = messages.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const midId = messages[mid].id;
-    if (midId === id) return mid;
-    if (midId < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-export function hasMessage(room, id) {
-  return indexOfId(room.messages, id) !== -1;
-}
-
-// One sorted list, by id; a message already there is replaced by the incoming one.
-export function mergeMessages(list, incoming) {
-  if (!incoming.length) return list;
-  const last = list.length ? list[list.length - 1].id : -Infinity;
-  if (incoming.every((m, i) => m.id > (i ? incoming[i - 1].id : last))) {
-    return list.concat(incoming); // the usual case: newer than everything we have
-  }
-  const byId = new Map(list.map((m) => [m.id, m]));
-  for (const m of incoming) byId.set(m.id, m);
-  return [...byId.values()].sort((a, b) => a.id - b.id);
-}
-
-function newest(a, b) {
-  if (!a) return b;
-  if (!b) return a;
-  return b.id >= a.id ? b : a;
 }
 
 function isMine(state, message) {
@@ -162,6 +130,16 @@ function upsertSummary(slice, state, summary) {
     countedThrough: keepCount ? r.countedThrough : Math.max(r.countedThrough, fields.countedThrough),
     lastMessage: newest(r.lastMessage, fields.lastMessage),
   }));
+}
+
+// Older history that reaches the live end: complete from its first message up.
+function mergeIntoLive(slice, state, name, messages, hasMore) {
+  return withRoom(slice, name, (r) => {
+    const liveOldest = r.messages.length ? r.messages[0].id : Infinity;
+    const room = addMessages(state, r, messages);
+    if (messages.length && messages[0].id < liveOldest) room.hasMore = hasMore;
+    return room;
+  });
 }
 
 function addNotice(key, room, username, joined) {
@@ -272,6 +250,20 @@ const handlers = {
     return withRoom(slice, event.room, (r) => ({ ...r, loadingOlder: true }));
   },
 
+  // A stretch of history opened around a message reached the newest one: it joins the
+  // live end (the reader slice goes back to it on the same events).
+  jump_loaded(slice, event, state) {
+    if (event.has_newer || !liveLoaded(state, event.room)) return slice;
+    return mergeIntoLive(slice, state, event.room, event.messages, event.has_more);
+  },
+
+  reader_page(slice, event, state) {
+    const reader = state.reader;
+    if (event.direction !== 'newer' || event.has_newer || reader.room !== event.room) return slice;
+    if (!reader.detached || !liveLoaded(state, event.room)) return slice;
+    return mergeIntoLive(slice, state, event.room, mergeMessages(reader.messages, event.messages), reader.hasMore);
+  },
+
   older_failed(slice, event) {
     const next = withRoom(slice, event.room, (r) => ({ ...r, loadingOlder: false }));
     return { ...next, olderFailedAt: event.at ?? slice.olderFailedAt };
@@ -308,19 +300,23 @@ const handlers = {
       const i = indexOfId(r.messages, event.id);
       const lastMessage =
         r.lastMessage && r.lastMessage.id === event.id
-          ? { ...r.lastMessage, deleted: true, message: null }
+          ? asDeleted(r.lastMessage)
           : r.lastMessage;
       if (i === -1) return lastMessage === r.lastMessage ? r : { ...r, lastMessage };
       const old = r.messages[i];
       if (old.deleted) return r;
       const messages = r.messages.slice();
-      messages[i] = { ...old, deleted: true, message: null };
+      messages[i] = asDeleted(old);
       const unread = countsUnread(state, r, old) ? Math.max(0, r.unread - 1) : r.unread;
       return { ...r, messages, unread, lastMessage };
     });
   },
 
-  announced(slice, event) {
+  // "bob joined" / "bob left": memberships only (the server says so), not someone opening
+  // or closing the room, and not in a direct room, whose two members never change.
+  announced(slice, event, state) {
+    const meta = state.rooms.byName[event.room];
+    if (!event.membership || sameUser(event.username, state.me) || (meta && meta.kind === 'direct')) return slice;
     const key = `n${slice.noticeSeq}`;
     const next = { ...slice, noticeSeq: slice.noticeSeq + 1 };
     return withRoom(next, event.room, (r) => addNotice(key, r, event.username, event.joined));
@@ -374,6 +370,9 @@ const handlers = {
       edited_at: null,
       deleted: false,
       client_id: entry.client_id,
+      mentions: [], // the server's broadcast says whom it mentions
+      reactions: [],
+      reply_to: entry.reply || null,
     };
     const next = ensureRoom(slice, entry.room);
     return withRoom(next, entry.room, (r) => (hasMessage(r, m.id) ? r : addMessages(state, r, [m])));
@@ -393,36 +392,15 @@ export function timelineOf(state, name) {
   return state.timeline.byRoom[name] || null;
 }
 
+// The room's live end is loaded: a stretch of history that reaches it can join it.
+export function liveLoaded(state, name) {
+  const room = state.timeline.byRoom[name];
+  return Boolean(room && room.loaded);
+}
+
 export function totalUnread(state) {
   return Object.values(state.rooms.byName).reduce((sum, r) => {
     const tl = state.timeline.byRoom[r.name];
     return sum + (r.member && tl ? tl.unread : 0);
   }, 0);
-}
-
-export function findMessage(room, id) {
-  const i = indexOfId(room.messages, id);
-  return i === -1 ? null : room.messages[i];
-}
-
-// "Seen by …" goes under my newest message, naming the others who have read that far.
-export function seenLine(state, room) {
-  const mine = lastOwnMessage(state, room);
-  if (!mine) return null;
-  const readers = Object.entries(room.seen)
-    .filter(([name, id]) => id >= mine.id && !sameUser(name, state.me))
-    .map(([name]) => name)
-    .sort((a, b) => a.localeCompare(b));
-  return readers.length ? { id: mine.id, readers } : null;
-}
-
-export function lastOwnMessage(state, room) {
-  return [...room.messages].reverse().find((m) => isMine(state, m) && !m.deleted) || null;
-}
-
-// The read mark to send for `id` in `room`, or null when the server has it already
-// (or a later one) from this connection.
-export function readMarkToSend(state, room, id) {
-  const known = state.timeline.readSent[room.name] ?? room.readId ?? 0;
-  return id === null || id <= known ? null : id;
 }

@@ -1,10 +1,12 @@
 'use strict';
 
-// What reaches you outside the open conversation: the unread total in the tab title and
-// the favicon, desktop notifications (asked for from a button, never on load) and an
-// optional sound made with WebAudio.
+// What reaches you outside the open conversation: the unread total (and the mentions) in
+// the tab title and the favicon, desktop notifications (asked for from a button, never on
+// load; for mentions too) and an optional sound made with WebAudio.
 
 import { setText } from './dom.js';
+import { plainText } from '../markdown.js';
+import { totalMentions } from '../state/mentions.js';
 import { currentRoom, roomLabel } from '../state/rooms.js';
 import { totalUnread } from '../state/timeline.js';
 
@@ -60,7 +62,9 @@ export function createAttention(doc, { storage, onOpenRoom }) {
 
   const supported = typeof window.Notification === 'function';
 
+  // The notifications toggle is a toggle button (aria-pressed) while it can be pressed.
   function renderButtons() {
+    els.notify.removeAttribute('aria-pressed');
     if (!supported) {
       els.notify.disabled = true;
       setText(els.notify, 'Desktop notifications are not available in this browser');
@@ -70,7 +74,8 @@ export function createAttention(doc, { storage, onOpenRoom }) {
     } else {
       const on = prefs.notify && Notification.permission === 'granted';
       els.notify.disabled = false;
-      setText(els.notify, on ? 'Turn off desktop notifications' : 'Turn on desktop notifications');
+      setText(els.notify, 'Desktop notifications');
+      els.notify.setAttribute('aria-pressed', String(on));
     }
     els.sound.setAttribute('aria-pressed', String(prefs.sound));
   }
@@ -118,20 +123,23 @@ export function createAttention(doc, { storage, onOpenRoom }) {
     }
   }
 
-  function alert(state, message) {
-    const room = state.rooms.byName[message.room];
-    if (!room) return;
+  // `mention`: the message mentions me (its room may be one this page does not list).
+  function alert(state, message, { mention = false } = {}) {
+    const room = state.rooms.byName[message.room] || { name: message.room, kind: 'public' };
+    if (!state.rooms.byName[message.room] && !mention) return;
     if (prefs.sound) chime();
     if (!supported || !prefs.notify || Notification.permission !== 'granted') return;
-    const label = roomLabel(room);
-    const title = room.kind === 'direct' ? message.username : `${message.username} in ${label}`;
-    const body = message.message.length > 160 ? `${message.message.slice(0, 160)}…` : message.message;
+    const label = room.kind === 'direct' ? 'a direct message' : roomLabel(room);
+    let title = room.kind === 'direct' ? message.username : `${message.username} in ${label}`;
+    if (mention) title = `${message.username} mentioned you in ${label}`;
+    const text = plainText(message.message);
+    const body = text.length > 160 ? `${text.slice(0, 160)}…` : text;
     try {
       // One per room: a newer message replaces the older notification.
       const note = new Notification(title, { body, tag: `chat-on-flask:${room.name}` });
       note.onclick = () => {
         window.focus();
-        onOpenRoom(room.name);
+        onOpenRoom(room.name, message.id);
         note.close();
       };
     } catch {
@@ -143,7 +151,11 @@ export function createAttention(doc, { storage, onOpenRoom }) {
     const room = currentRoom(state);
     const base = `${room ? roomLabel(room) : 'Your conversations'} · chat-on-flask`;
     const total = totalUnread(state);
-    const title = total ? `(${total > 99 ? '99+' : total}) ${base}` : base;
+    const mentions = totalMentions(state);
+    const count = total > 99 ? '99+' : String(total);
+    let title = base;
+    if (mentions) title = `(${count}, @${mentions}) ${base}`;
+    else if (total) title = `(${count}) ${base}`;
     if (title !== shownTitle) {
       document.title = title;
       shownTitle = title;
@@ -152,8 +164,9 @@ export function createAttention(doc, { storage, onOpenRoom }) {
       els.favicon.href = faviconFor(total);
       shownCount = total;
     }
-    setText(els.drawerBadge, total ? String(total > 99 ? '99+' : total) : '');
+    setText(els.drawerBadge, total ? count : '');
     els.drawerBadge.hidden = !total;
+    els.drawerBadge.classList.toggle('has-mention', mentions > 0);
   }
 
   renderButtons();

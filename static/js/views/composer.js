@@ -2,15 +2,20 @@
 
 // The message box: Enter sends on a keyboard (Shift+Enter is a newline), while on a
 // touch screen Enter is a newline and the button sends; a counter near the 4,000 limit
-// and a refusal beyond it (never a silent cut); typing notices; editing with Escape to
-// cancel and ↑ in an empty box to edit your last message; a draft per room. It renders
-// the open room from the store: the box writes to it, and an edit whose message was
-// deleted meanwhile ends.
+// and a refusal beyond it (never a silent cut); typing notices; "@" completes the room's
+// members; an emoji button; editing (Escape cancels, ↑ in an empty box edits your last
+// message) and replying (the quote above the box, Escape cancels), both as the store says;
+// a draft per room that survives a reload (drafts.js).
 
-import { MAX_MESSAGE, messageLength } from '../format.js';
-import { currentRoom, roomLabel } from '../state/rooms.js';
-import { findMessage, lastOwnMessage, timelineOf } from '../state/timeline.js';
+import { createAutocomplete } from './autocomplete.js';
 import { setText } from './dom.js';
+import { MAX_MESSAGE, messageLength } from '../format.js';
+import { plainText } from '../markdown.js';
+import { mentionCandidates } from '../state/members.js';
+import { lastOwnMessage } from '../state/reading.js';
+import { messageIn } from '../state/reader.js';
+import { currentRoom, roomLabel } from '../state/rooms.js';
+import { timelineOf } from '../state/timeline.js';
 
 const TYPING_EVERY = 2000; // ms between typing:true refreshes while typing
 const TYPING_IDLE = 3000; // ms without keys before typing:false
@@ -18,8 +23,10 @@ const COUNTER_FROM = MAX_MESSAGE - 500;
 const MAX_HEIGHT = 160;
 
 // onSend(text); onEdit(id, text) resolves once saved or rejects with the reason;
-// onTyping(typing).
-export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
+// onTyping(typing); onEditStart(id), onEditEnd(), onReplyEnd(); onEmoji(anchor, insert)
+// opens the picker; drafts as effects/drafts.js makes them.
+export function createComposer(doc, handlers) {
+  const { onSend, onEdit, onTyping, touch, drafts } = handlers;
   const $ = (id) => doc.getElementById(id);
   const els = {
     form: $('composer'),
@@ -29,15 +36,24 @@ export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
     error: $('composer-error'),
     banner: $('edit-banner'),
     cancelEdit: $('cancel-edit'),
+    reply: $('reply-banner'),
+    replyText: $('reply-text'),
+    cancelReply: $('cancel-reply'),
+    emoji: $('emoji-button'),
   };
-  const drafts = new Map();
   let state = null; // as last rendered
   let room = null;
-  let editing = null; // {id, draft}: the message being edited and the draft it replaced
+  let editing = null; // the id of the message in the box
+  let savedDraft = ''; // what the box held before the edit
   let typingSentAt = 0;
   let idleTimer = null;
 
   els.input.setAttribute('enterkeyhint', touch ? 'enter' : 'send');
+  const complete = createAutocomplete({
+    input: els.input,
+    listbox: $('mention-list'),
+    candidates: (prefix) => (state && room ? mentionCandidates(state, room, prefix) : []),
+  });
 
   function autosize() {
     els.input.style.height = 'auto';
@@ -74,38 +90,62 @@ export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
     typingSentAt = 0;
   }
 
-  function startEdit(message) {
-    if (!editing) editing = { id: message.id, draft: els.input.value };
-    else editing.id = message.id;
-    stopTyping();
-    els.form.classList.add('editing');
-    els.banner.hidden = false;
-    setValue(message.message);
+  // The store says which message is being edited; the box follows.
+  function renderEditing(id) {
+    if (id === editing) return;
+    const message = id === null ? null : messageIn(state, room, id);
+    if (id !== null && (!message || message.deleted)) {
+      handlers.onEditEnd();
+      return;
+    }
+    if (editing === null) savedDraft = els.input.value;
+    editing = id;
+    complete.close();
+    els.form.classList.toggle('editing', id !== null);
+    els.banner.hidden = id === null;
     showError('');
+    if (id === null) {
+      setValue(savedDraft);
+      return;
+    }
+    stopTyping();
+    setValue(message.message);
     els.input.focus();
     els.input.setSelectionRange(els.input.value.length, els.input.value.length);
   }
 
-  function stopEdit() {
-    if (!editing) return;
-    const draft = editing.draft;
-    editing = null;
-    els.form.classList.remove('editing');
-    els.banner.hidden = true;
-    setValue(draft);
-    showError('');
+  function renderReply(reply) {
+    els.reply.hidden = !reply;
+    if (!reply) return;
+    const excerpt = reply.excerpt === null ? 'a deleted message' : plainText(reply.excerpt);
+    setText(els.replyText, `${reply.username}: ${excerpt}`);
   }
 
   els.cancelEdit.addEventListener('click', () => {
-    stopEdit();
+    handlers.onEditEnd();
     els.input.focus();
   });
+  els.cancelReply.addEventListener('click', () => {
+    handlers.onReplyEnd();
+    els.input.focus();
+  });
+  els.emoji.addEventListener('click', () => handlers.onEmoji(els.emoji, insert));
+
+  // Puts `text` where the caret is, as if typed.
+  function insert(text) {
+    const { selectionStart: start, selectionEnd: end, value } = els.input;
+    els.input.value = value.slice(0, start) + text + value.slice(end);
+    els.input.setSelectionRange(start + text.length, start + text.length);
+    els.input.dispatchEvent(new Event('input', { bubbles: true }));
+    els.input.focus();
+  }
 
   els.input.addEventListener('input', () => {
     autosize();
     renderCounter();
     if (messageLength(els.input.value) <= MAX_MESSAGE) showError('');
-    if (editing) return; // editing is not typing a new message
+    if (editing !== null) return; // editing is not typing a new message
+    if (room) drafts.save(room, els.input.value);
     const now = Date.now();
     if (els.input.value.trim() && now - typingSentAt > TYPING_EVERY) {
       typingSentAt = now;
@@ -119,14 +159,17 @@ export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !touch) {
       event.preventDefault();
       els.form.requestSubmit();
-    } else if (event.key === 'Escape' && editing) {
+    } else if (event.key === 'Escape' && editing !== null) {
       event.preventDefault();
-      stopEdit();
-    } else if (event.key === 'ArrowUp' && !els.input.value && !editing) {
+      handlers.onEditEnd();
+    } else if (event.key === 'Escape' && state && state.compose.replyTo) {
+      event.preventDefault();
+      handlers.onReplyEnd();
+    } else if (event.key === 'ArrowUp' && !els.input.value && editing === null) {
       const open = state && currentRoom(state);
       const mine = open && lastOwnMessage(state, timelineOf(state, open.name));
       if (mine) {
-        startEdit(mine);
+        handlers.onEditStart(mine.id);
         event.preventDefault();
       }
     }
@@ -146,11 +189,11 @@ export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
       els.input.focus();
       return;
     }
-    if (editing) {
-      const id = editing.id;
+    if (editing !== null) {
+      const id = editing;
       try {
         await onEdit(id, text);
-        if (editing && editing.id === id) stopEdit();
+        if (editing === id) handlers.onEditEnd();
       } catch (error) {
         showError(`Could not save the edit: ${error.message}.`);
       }
@@ -158,20 +201,26 @@ export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
       return;
     }
     stopTyping();
+    complete.close();
     setValue('');
+    drafts.clear(room);
     showError('');
     onSend(text);
     els.input.focus();
   });
 
-  // Switching rooms keeps what you were writing for each room.
+  // Switching rooms brings back what you were writing there.
   function setRoom(name, label) {
     if (name === room) return;
-    if (editing) stopEdit();
+    if (editing !== null) {
+      editing = null;
+      els.form.classList.remove('editing');
+      els.banner.hidden = true;
+    }
     stopTyping();
-    if (room) drafts.set(room, els.input.value);
+    complete.close();
     room = name;
-    setValue(name ? drafts.get(name) || '' : '');
+    setValue(name ? drafts.load(name) : '');
     showError('');
     els.input.placeholder = name ? `Message ${label}` : '';
     setText(els.label, name ? `Message ${label}` : 'Message');
@@ -182,14 +231,8 @@ export function createComposer(doc, { onSend, onEdit, onTyping, touch }) {
       state = next;
       const open = currentRoom(state);
       setRoom(open ? open.name : null, open ? roomLabel(open) : '');
-      const edited = editing && open && findMessage(timelineOf(state, open.name), editing.id);
-      if (edited && edited.deleted) stopEdit();
-    },
-    // Edits message `id` of the open room, if it is there and not deleted.
-    edit(id) {
-      const open = state && currentRoom(state);
-      const m = open && findMessage(timelineOf(state, open.name), id);
-      if (m && !m.deleted) startEdit(m);
+      renderEditing(state.compose.editing);
+      renderReply(state.compose.replyTo);
     },
     showError,
     focus() {

@@ -1,30 +1,25 @@
 'use strict';
 
 // The open conversation: header, connection status, the timeline, who is typing, who is
-// online, and the dialog that confirms a delete. It renders from the store (through
-// timelineItems()) and never reads state back from the DOM; what it measures is geometry
-// (is the list scrolled to the bottom, which messages are on screen), which it reports to
-// the effects through main.js.
+// here, and the dialog that confirms a delete. It renders from the store (through
+// timelineItems(); the messages themselves are message.js's) and never reads state back
+// from the DOM; what it measures is geometry (is the list at the bottom, which messages
+// are on screen, where the reader is), which it reports to the effects through main.js.
+// It keeps the place: at the bottom while you are there, still while history comes in
+// above, at the message opened in context, at the first unread one on opening a room.
 
 import { h, reconcile, setText } from './dom.js';
-import { fullWhen, linkify, timeLabel } from '../format.js';
-import { currentRoom, roomLabel } from '../state/rooms.js';
-import { timelineOf } from '../state/timeline.js';
+import { createMessageNodes } from './message.js';
 import { timelineItems } from './timeline-items.js';
+import { currentRoom, peopleHere, roomLabel } from '../state/rooms.js';
+import { timelineOf } from '../state/timeline.js';
 
 const BOTTOM_SLACK = 48; // px from the bottom that still counts as "at the bottom"
 const SEEN_RATIO = 0.6; // this much of a message on screen counts as read
+const PLACE_DELAY = 300; // ms of quiet scrolling before the place is reported
 
 function plural(n, one, many) {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
-}
-
-function bodyNodes(text) {
-  return linkify(text).map((part) =>
-    part.href
-      ? h('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer nofollow' }, part.text)
-      : document.createTextNode(part.text),
-  );
 }
 
 export function statusText(state, room) {
@@ -58,8 +53,9 @@ function typingText(names) {
   return '';
 }
 
-// handlers: onVisible() (what is on screen changed), onLoadOlder(), onEdit(id),
-// onDelete(id) (confirmed), onRetry(clientId), onDiscard(clientId), onRetryJoin().
+// handlers: onVisible() (what is on screen changed), onLoadOlder(), onLoadNewer(),
+// onBackToLive(), onPlace({room, id, offset, atBottom}), onRetryJoin(), and those of
+// message.js (onDelete is called once the dialog confirms it).
 export function createConversation(doc, handlers) {
   const $ = (id) => doc.getElementById(id);
   const els = {
@@ -78,15 +74,18 @@ export function createConversation(doc, handlers) {
     roomParts: [...doc.querySelectorAll('[data-room-part]')],
   };
   const cache = new Map(); // item key -> {node, item}
-  const parts = new WeakMap(); // message node -> its slots
   const idOf = new WeakMap(); // message node -> message id
   const visible = new Set(); // ids of messages on screen
   let shownRoom = null;
   let positioned = false;
+  let placedSeq = 0; // the reader's last target brought into view
   let stick = true; // keep the newest message in view
-  let openMenu = null; // the message id whose actions are open
   let lastState = null;
   let firstKey = null; // the oldest message shown: when it changes, history came in above
+  let shownEditing = null;
+  let placeTimer = null;
+
+  const messages = createMessageNodes({ ...handlers, onDelete: confirmDelete });
 
   const seenObserver = new IntersectionObserver(
     (entries) => {
@@ -102,11 +101,15 @@ export function createConversation(doc, handlers) {
     { root: els.list, threshold: [0, 0.25, 0.5, SEEN_RATIO, 0.8, 1] },
   );
 
-  const olderObserver = new IntersectionObserver(
+  const edgeObserver = new IntersectionObserver(
     (entries) => {
-      if (entries.some((e) => e.isIntersecting)) handlers.onLoadOlder();
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        if (entry.target.classList.contains('older')) handlers.onLoadOlder();
+        else handlers.onLoadNewer();
+      }
     },
-    { root: els.list, rootMargin: '400px 0px 0px 0px' },
+    { root: els.list, rootMargin: '400px 0px 400px 0px' },
   );
 
   // Observing again makes the observer report every message afresh.
@@ -128,39 +131,82 @@ export function createConversation(doc, handlers) {
     els.list.scrollTop = els.list.scrollHeight;
   }
 
+  // Where `node` starts in the list's scrolled content.
+  function topOf(node) {
+    return node.getBoundingClientRect().top - els.list.getBoundingClientRect().top + els.list.scrollTop;
+  }
+
+  function detached() {
+    return Boolean(lastState && shownRoom && lastState.reader.detached && lastState.reader.room === shownRoom);
+  }
+
+  // The first message at least partly on screen, and how far down the screen it starts.
+  function reportPlace() {
+    if (!shownRoom || !positioned) return;
+    const top = els.list.scrollTop;
+    for (const node of els.list.children) {
+      const id = idOf.get(node);
+      if (id === undefined) continue;
+      const start = topOf(node);
+      if (start + node.offsetHeight > top) {
+        const bottom = atBottom() && !detached();
+        handlers.onPlace({ room: shownRoom, id, offset: start - top, atBottom: bottom });
+        return;
+      }
+    }
+  }
+
   els.list.addEventListener('scroll', () => {
-    stick = atBottom();
+    stick = atBottom() && !detached();
     renderJump();
+    clearTimeout(placeTimer);
+    placeTimer = setTimeout(reportPlace, PLACE_DELAY);
   });
+  // The list grows shorter when a banner or the typing line appears under it: the newest
+  // message stays in view.
+  new ResizeObserver(() => {
+    if (stick && positioned) scrollToBottom();
+  }).observe(els.list);
   els.jump.addEventListener('click', () => {
     stick = true;
+    if (detached()) handlers.onBackToLive();
     scrollToBottom();
     renderJump();
     handlers.onVisible();
   });
   els.statusRetry.addEventListener('click', () => handlers.onRetryJoin());
-  doc.addEventListener('click', (event) => {
-    if (openMenu !== null && !event.target.closest('.actions')) closeMenu(false);
-  });
 
   // --- items ---------------------------------------------------------------------------
+
+  function edge(item) {
+    const older = item.type === 'older';
+    const button = h('button', {
+      type: 'button',
+      className: 'edge-button',
+      on: { click: older ? handlers.onLoadOlder : handlers.onLoadNewer },
+    });
+    const li = h('li', { className: `edge ${item.type}` }, button);
+    updateEdge(li, item);
+    edgeObserver.observe(li);
+    return li;
+  }
+
+  function updateEdge(li, item) {
+    const button = li.firstChild;
+    const older = item.type === 'older';
+    button.disabled = item.loading;
+    const what = older ? 'older' : 'newer';
+    setText(button, item.loading ? `Loading ${what} messages…` : `Load ${what} messages`);
+    return li;
+  }
 
   function create(item) {
     switch (item.type) {
       case 'start':
         return h('li', { className: 'start' }, h('strong', {}, `This is the beginning of ${item.label}.`));
-      case 'older': {
-        const button = h('button', {
-          type: 'button',
-          className: 'older-button',
-          on: { click: handlers.onLoadOlder },
-        });
-        const li = h('li', { className: 'older' }, button);
-        parts.set(li, { button });
-        update(li, item, null);
-        olderObserver.observe(li);
-        return li;
-      }
+      case 'older':
+      case 'newer':
+        return edge(item);
       case 'day':
         return h('li', { className: 'day' }, h('span', {}, item.label));
       case 'divider':
@@ -168,242 +214,37 @@ export function createConversation(doc, handlers) {
       case 'notice':
         return h('li', { className: 'notice' }, `${item.username} ${item.joined ? 'joined' : 'left'}`);
       case 'pending':
-        return pendingNode(item);
-      default:
-        return messageNode(item);
+        return messages.pending(item, lastState ? lastState.me : '');
+      default: {
+        const li = messages.create(item);
+        idOf.set(li, item.message.id);
+        seenObserver.observe(li);
+        return li;
+      }
     }
   }
 
   function update(node, item, previous) {
-    if (item.type === 'message') return fillMessage(node, item, previous);
-    if (item.type === 'pending') return item.entry === previous.entry ? node : pendingNode(item);
-    if (item.type === 'older') {
-      const { button } = parts.get(node);
-      button.disabled = item.loading;
-      setText(button, item.loading ? 'Loading older messages…' : 'Load older messages');
-      return node;
-    }
+    if (item.type === 'message') return messages.update(node, item, previous);
+    if (item.type === 'pending') return item.entry === previous.entry ? node : create(item);
+    if (item.type === 'older' || item.type === 'newer') return updateEdge(node, item);
     if (item.type === 'day') return item.label === previous.label ? node : create(item);
     return node;
-  }
-
-  function messageNode(item) {
-    const li = h('li');
-    const slots = {
-      head: h('div', { className: 'head' }),
-      body: h('div', { className: 'body' }),
-      seen: h('div', { className: 'seen' }),
-    };
-    li.append(slots.head, slots.body, slots.seen);
-    parts.set(li, slots);
-    idOf.set(li, item.message.id);
-    fillMessage(li, item, null);
-    seenObserver.observe(li);
-    return li;
-  }
-
-  function fillMessage(li, item, previous) {
-    const m = item.message;
-    const slots = parts.get(li);
-    li.className = ['msg', item.mine && 'mine', item.continued && 'continued', m.deleted && 'deleted']
-      .filter(Boolean)
-      .join(' ');
-    li.dataset.id = String(m.id);
-    li.title = item.continued ? fullWhen(m.created_at) : ''; // its time, shown on hover
-    const changed = !previous || previous.message !== m || previous.continued !== item.continued;
-    if (changed) {
-      const time = h(
-        'time',
-        { datetime: m.created_at, title: fullWhen(m.created_at) },
-        timeLabel(m.created_at),
-      );
-      slots.head.replaceChildren(h('span', { className: 'author' }, m.username), ' ', time);
-      if (m.deleted) {
-        slots.body.replaceChildren('This message was deleted.');
-      } else {
-        slots.body.replaceChildren(...bodyNodes(m.message));
-        if (m.edited_at)
-          slots.body.append(
-            ' ',
-            h('span', { className: 'edited', title: `Edited ${fullWhen(m.edited_at)}` }, '(edited)'),
-          );
-      }
-    }
-    const seen = item.seenBy ? `Seen by ${item.seenBy.join(', ')}` : '';
-    setText(slots.seen, seen);
-    slots.seen.hidden = !seen;
-    const wantActions = item.mine && !m.deleted;
-    if (wantActions && !slots.actions) {
-      slots.actions = actionsNode(m);
-      li.append(slots.actions);
-    } else if (!wantActions && slots.actions) {
-      if (openMenu === m.id) openMenu = null;
-      slots.actions.remove();
-      slots.actions = null;
-    }
-    if (slots.actions && changed) {
-      slots.actions
-        .querySelector('.actions-toggle')
-        .setAttribute('aria-label', `Actions for your message from ${timeLabel(m.created_at)}`);
-    }
-    return li;
-  }
-
-  function actionsNode(m) {
-    const id = m.id;
-    const toggle = h(
-      'button',
-      {
-        type: 'button',
-        className: 'actions-toggle',
-        'aria-expanded': 'false',
-        'aria-label': `Actions for your message from ${timeLabel(m.created_at)}`,
-        on: { click: () => (openMenu === id ? closeMenu(true) : openMenuFor(id)) },
-      },
-      h('span', { 'aria-hidden': 'true' }, '⋯'),
-    );
-    const edit = h(
-      'button',
-      {
-        type: 'button',
-        className: 'menu-item',
-        on: {
-          click: () => {
-            closeMenu(false);
-            handlers.onEdit(id);
-          },
-        },
-      },
-      'Edit',
-    );
-    const remove = h(
-      'button',
-      {
-        type: 'button',
-        className: 'menu-item danger',
-        on: {
-          click: () => {
-            closeMenu(false);
-            confirmDelete(id);
-          },
-        },
-      },
-      'Delete',
-    );
-    const menu = h(
-      'div',
-      { className: 'actions-menu', role: 'group', 'aria-label': 'Message actions', hidden: true },
-      edit,
-      remove,
-    );
-    const box = h(
-      'div',
-      {
-        className: 'actions',
-        on: {
-          keydown: (event) => {
-            if (event.key === 'Escape' && openMenu === id) {
-              event.stopPropagation();
-              closeMenu(true);
-            }
-          },
-        },
-      },
-      toggle,
-      menu,
-    );
-    return box;
-  }
-
-  function menuParts(id) {
-    const entry = cache.get(`m${id}`);
-    const slots = entry && parts.get(entry.node);
-    if (!slots || !slots.actions) return null;
-    return {
-      toggle: slots.actions.querySelector('.actions-toggle'),
-      menu: slots.actions.querySelector('.actions-menu'),
-    };
-  }
-
-  function openMenuFor(id) {
-    if (openMenu !== null) closeMenu(false);
-    const p = menuParts(id);
-    if (!p) return;
-    openMenu = id;
-    p.menu.hidden = false;
-    p.toggle.setAttribute('aria-expanded', 'true');
-    p.menu.querySelector('button').focus();
-  }
-
-  function closeMenu(refocus) {
-    const p = openMenu !== null ? menuParts(openMenu) : null;
-    openMenu = null;
-    if (!p) return;
-    p.menu.hidden = true;
-    p.toggle.setAttribute('aria-expanded', 'false');
-    if (refocus) p.toggle.focus();
   }
 
   function confirmDelete(id) {
     const dialog = els.confirm;
     dialog.returnValue = '';
+    const back = doc.activeElement;
     dialog.addEventListener(
       'close',
       () => {
         if (dialog.returnValue === 'delete') handlers.onDelete(id);
+        else if (back && back.isConnected) back.focus();
       },
       { once: true },
     );
     dialog.showModal();
-  }
-
-  function pendingNode(item) {
-    const e = item.entry;
-    const status = {
-      queued: 'Waiting for the connection…',
-      sending: 'Sending…',
-      waiting: 'Sending too fast: it goes out again in a moment…',
-      failed: `Not sent: ${e.error ? e.error.message : 'refused'}.`,
-    }[e.state];
-    const head = h(
-      'div',
-      { className: 'head' },
-      h('span', { className: 'author' }, lastState ? lastState.me : ''),
-      ' ',
-      h('span', { className: 'pending-status' }, status),
-    );
-    if (e.state === 'waiting' && e.error && e.error.code !== 'rate_limited') {
-      head.lastChild.textContent = 'No answer yet: trying again…';
-    }
-    const li = h(
-      'li',
-      { className: `msg mine pending ${e.state}` },
-      head,
-      h('div', { className: 'body' }, ...bodyNodes(e.text)),
-    );
-    if (e.state === 'failed') {
-      li.append(
-        h(
-          'div',
-          { className: 'pending-actions' },
-          h(
-            'button',
-            { type: 'button', className: 'link', on: { click: () => handlers.onRetry(e.client_id) } },
-            'Try again',
-          ),
-          h(
-            'button',
-            {
-              type: 'button',
-              className: 'link danger',
-              on: { click: () => handlers.onDiscard(e.client_id) },
-            },
-            'Discard',
-          ),
-        ),
-      );
-    }
-    return li;
   }
 
   // --- the rest of the pane ------------------------------------------------------------
@@ -414,7 +255,7 @@ export function createConversation(doc, handlers) {
     const far =
       !atBottom() &&
       els.list.scrollHeight - els.list.scrollTop - els.list.clientHeight > els.list.clientHeight / 3;
-    els.jump.hidden = !room || !far;
+    els.jump.hidden = !room || !(far || detached());
     if (room) {
       setText(
         els.jump.querySelector('.jump-label'),
@@ -423,26 +264,21 @@ export function createConversation(doc, handlers) {
     }
   }
 
-  function renderHeader(room) {
+  function renderHeader(state, room) {
     setText(els.title, roomLabel(room));
+    const here = peopleHere(state, room);
     let presence = '';
-    if (room.kind === 'direct') {
-      if (room.peerOnline !== null) presence = room.peerOnline ? 'online' : 'offline';
-    } else if (room.online.length) {
-      presence = `${room.online.length} online`;
-    }
+    if (room.kind === 'direct') presence = here.length > 1 ? 'online' : 'offline';
+    else if (here.length) presence = `${here.length} online`;
     setText(els.presence, presence);
-    els.presence.dataset.online =
-      room.kind === 'direct' ? String(room.peerOnline === true) : String(room.online.length > 0);
-    els.presence.title = room.online.join(', ');
+    els.presence.dataset.online = String(room.kind === 'direct' ? here.length > 1 : here.length > 0);
+    els.presence.title = here.join(', ');
   }
 
   function renderPeople(state, room) {
-    const names = [...room.online].sort((a, b) => a.localeCompare(b));
+    const names = peopleHere(state, room).sort((a, b) => a.localeCompare(b));
     els.people.replaceChildren(
-      ...names.map((name) =>
-        h('li', { className: name.toLowerCase() === state.me.toLowerCase() ? 'me' : '' }, name),
-      ),
+      ...names.map((name) => h('li', { className: name.toLowerCase() === state.me.toLowerCase() ? 'me' : '' }, name)),
     );
   }
 
@@ -459,11 +295,54 @@ export function createConversation(doc, handlers) {
     for (const entry of cache.values()) entry.node.remove();
     cache.clear();
     visible.clear();
-    openMenu = null;
     shownRoom = room ? room.name : null;
     firstKey = null;
     positioned = false;
     stick = true;
+  }
+
+  // Brings the reader's target into view once it is there; true when the place is set.
+  function placeTarget(state, room) {
+    const reader = state.reader;
+    const target = reader.room === room.name ? reader.target : null;
+    if (!target || target.seq === placedSeq) return false;
+    const entry = cache.get(`m${target.id}`);
+    if (!entry) {
+      if (reader.loading) return true; // it is on its way: keep still meanwhile
+      placedSeq = target.seq; // not to be had: the room opens as usual
+      return false;
+    }
+    placedSeq = target.seq;
+    positioned = true;
+    rewatch();
+    const list = els.list;
+    if (target.offset !== null) list.scrollTop = topOf(entry.node) - target.offset;
+    else list.scrollTop = topOf(entry.node) - Math.max(0, (list.clientHeight - entry.node.offsetHeight) / 2);
+    stick = atBottom() && !detached();
+    return true;
+  }
+
+  function placeFirst() {
+    const list = els.list;
+    positioned = true;
+    rewatch(); // what is on screen from here on, not what was before the jump
+    const divider = cache.get('divider');
+    if (divider) {
+      list.scrollTop = Math.max(0, topOf(divider.node) - 16);
+      stick = atBottom();
+    } else {
+      scrollToBottom();
+      stick = true;
+    }
+  }
+
+  // The message being edited stays in view above the banner.
+  function revealEditing(state) {
+    const editing = state.compose.editing;
+    if (editing === shownEditing) return;
+    shownEditing = editing;
+    const entry = editing !== null && cache.get(`m${editing}`);
+    if (entry) entry.node.scrollIntoView({ block: 'nearest' });
   }
 
   function render(state) {
@@ -480,12 +359,12 @@ export function createConversation(doc, handlers) {
       els.jump.hidden = true;
       return;
     }
-    renderHeader(room);
+    renderHeader(state, room);
     renderPeople(state, room);
     setText(els.typing, typingText(room.typing));
 
     const list = els.list;
-    const wasAtBottom = stick;
+    const wasAtBottom = stick && !detached();
     const firstBefore = firstKey;
     const heightBefore = list.scrollHeight;
     const topBefore = list.scrollTop;
@@ -495,22 +374,17 @@ export function createConversation(doc, handlers) {
     reconcile(list, items, cache, { create, update });
     for (const id of [...visible]) if (!cache.has(`m${id}`)) visible.delete(id);
 
-    if (!positioned && room.join === 'joined' && timelineOf(state, room.name).loaded) {
-      positioned = true;
-      rewatch(); // what is on screen from here on, not what was before the jump
-      const divider = cache.get('divider');
-      if (divider) {
-        list.scrollTop = Math.max(0, divider.node.offsetTop - list.offsetTop - 16);
-        stick = atBottom();
-      } else {
-        scrollToBottom();
-        stick = true;
-      }
+    const ready = room.join === 'joined' && timelineOf(state, room.name).loaded;
+    if (placeTarget(state, room)) {
+      // placed at the message opened in context, or waiting for it
+    } else if (!positioned && ready) {
+      placeFirst();
     } else if (wasAtBottom) {
       scrollToBottom();
     } else if (firstBefore !== null && firstBefore !== firstKey) {
       list.scrollTop = topBefore + (list.scrollHeight - heightBefore); // older ones came in above
     }
+    revealEditing(state);
     // Still near the top (a short page, or older history that did not fill the screen):
     // the observer reports no change, so ask for more here.
     const top = items[0];

@@ -1,12 +1,14 @@
 'use strict';
 
 // The room list beside the conversation: public rooms and direct chats, each with its
-// unread count, newest message and time, a dot for a direct peer who is online, and a
+// unread count, a count of unread mentions of you, newest message (as plain text) and time, a dot for a direct peer who is online, and a
 // button that takes it off the list; at its foot, the sign-out form. Renders from the
 // store only.
 
 import { h, reconcile, setText } from './dom.js';
 import { sameUser, shortWhen } from '../format.js';
+import { plainText } from '../markdown.js';
+import { mentionCount } from '../state/mentions.js';
 import { outboxFor } from '../state/outbox.js';
 import { listedRooms, roomLabel, roomUrl } from '../state/rooms.js';
 import { timelineOf } from '../state/timeline.js';
@@ -15,13 +17,14 @@ function preview(state, room, tl) {
   const m = tl.lastMessage;
   if (!m) return 'No messages yet';
   if (m.deleted) return 'Message deleted';
-  const text = m.message.length > 200 ? `${m.message.slice(0, 200)}…` : m.message;
+  const plain = plainText(m.message);
+  const text = plain.length > 200 ? `${plain.slice(0, 200)}…` : plain;
   if (sameUser(m.username, state.me)) return `You: ${text}`;
   return room.kind === 'direct' ? text : `${m.username}: ${text}`;
 }
 
 // onOpen(name); onRemove(name) resolves false when there was no such room and rejects
-// with the reason it could not be removed; onSignOut() as the sign-out form goes.
+// with the reason it could not be removed; onSignOut(form) signs out with the form.
 export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
   const $ = (id) => doc.getElementById(id);
   const els = {
@@ -31,6 +34,8 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
     dmsEmpty: $('dms-empty'),
     status: $('sidebar-status'),
     finderToggle: $('finder-toggle'),
+    confirmRemove: $('confirm-remove'),
+    confirmRemoveTitle: $('confirm-remove-title'),
   };
   const caches = { public: new Map(), direct: new Map() };
   const parts = new WeakMap();
@@ -44,6 +49,7 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
     const text = h('span', { className: 'room-preview' });
     const unsent = h('span', { className: 'room-unsent' });
     const badge = h('span', { className: 'badge' });
+    const mention = h('span', { className: 'mention-badge' });
     const link = h(
       'a',
       {
@@ -58,15 +64,15 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
         },
       },
       h('span', { className: 'room-line' }, dot, name, dotText, when),
-      h('span', { className: 'room-line' }, text, unsent, badge),
+      h('span', { className: 'room-line' }, text, unsent, mention, badge),
     );
     const remove = h(
       'button',
-      { type: 'button', className: 'room-remove', on: { click: () => removeRoom(item.room.name) } },
+      { type: 'button', className: 'room-remove', on: { click: (event) => removeRoom(item.room.name, event.currentTarget) } },
       h('span', { 'aria-hidden': 'true' }, '×'),
     );
     const li = h('li', { className: 'room-item' }, link, remove);
-    parts.set(li, { link, name, dot, dotText, when, text, unsent, badge, remove });
+    parts.set(li, { link, name, dot, dotText, when, text, unsent, badge, mention, remove });
     update(li, item, null);
     return li;
   }
@@ -101,15 +107,34 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
     p.badge.hidden = tl.unread === 0;
     setText(p.badge, tl.unread > 99 ? '99+' : String(tl.unread));
     p.badge.setAttribute('aria-label', `${tl.unread} unread`);
+    const mentions = item.mentions;
+    p.mention.hidden = mentions === 0;
+    setText(p.mention, `@${mentions > 99 ? '99+' : mentions}`);
+    p.mention.setAttribute('aria-label', `${mentions} ${mentions === 1 ? 'mention' : 'mentions'} of you`);
     p.remove.setAttribute('aria-label', `Remove ${label} from your list`);
     p.remove.title = 'Remove from your list';
     return li;
   }
 
-  async function removeRoom(name) {
+  // Asks first: the dialog names the room and says what removing it means.
+  function confirmRemove(label) {
+    const dialog = els.confirmRemove;
+    setText(els.confirmRemoveTitle, `Remove ${label} from your list?`);
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'remove'), { once: true });
+      dialog.showModal();
+    });
+  }
+
+  async function removeRoom(name, button) {
     const room = last && last.rooms.byName[name];
     if (!room) return;
     const label = roomLabel(room);
+    if (!(await confirmRemove(label))) {
+      if (button.isConnected) button.focus();
+      return;
+    }
     try {
       if (!(await onRemove(name))) return;
     } catch (error) {
@@ -120,7 +145,10 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
     els.finderToggle.focus(); // the button that was focused is gone
   }
 
-  $('sign-out').addEventListener('submit', () => onSignOut());
+  $('sign-out').addEventListener('submit', (event) => {
+    event.preventDefault();
+    onSignOut(event.currentTarget);
+  });
 
   function renderList(state, kind, list, empty) {
     const items = listedRooms(state, kind).map((room) => ({
@@ -130,6 +158,7 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
       state,
       current: room.name === state.rooms.current,
       unsent: room.name === state.rooms.current ? 0 : outboxFor(state, room.name).length,
+      mentions: mentionCount(state, room.name),
     }));
     reconcile(list, items, caches[kind], { create, update });
     empty.hidden = items.length > 0;
@@ -141,7 +170,8 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
         last &&
         last.rooms === state.rooms &&
         last.timeline === state.timeline &&
-        last.outbox === state.outbox
+        last.outbox === state.outbox &&
+        last.mentions === state.mentions
       )
         return;
       last = state;

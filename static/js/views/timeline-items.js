@@ -1,31 +1,43 @@
 'use strict';
 
 // What the conversation shows, as a flat list of keyed items built from the store: day
-// separators, the "new messages" divider, messages (grouped by author), quiet join/leave
-// notices, messages still being sent, and the top of the history. Pure, so it is tested
+// separators, the "new messages" divider, messages (grouped by author, with their
+// reactions, the one opened in context marked), quiet join/leave notices, messages still
+// being sent, and the ends of the history. When a message is opened in context far back,
+// the items are that stretch of history, with newer pages below it. Pure, so it is tested
 // without a browser; the view only turns items into nodes.
 
 import { dayKey, dayLabel, GROUP_WINDOW_MS, sameUser } from '../format.js';
+import { mentionsMe } from '../state/mentions.js';
 import { outboxFor } from '../state/outbox.js';
+import { reactionsOf } from '../state/reactions.js';
+import { detachedOf } from '../state/reader.js';
 import { roomLabel } from '../state/rooms.js';
-import { seenLine, timelineOf } from '../state/timeline.js';
+import { seenLine } from '../state/reading.js';
+import { timelineOf } from '../state/timeline.js';
 
 // `meta` is the room's entry in the rooms slice; what was said in it is the timeline's.
 export function timelineItems(state, meta, now = new Date()) {
-  const room = timelineOf(state, meta.name);
+  const live = timelineOf(state, meta.name);
   const items = [];
-  if (!room) return items;
+  if (!live) return items;
+  const detached = detachedOf(state, meta.name);
+  const room = detached
+    ? { messages: detached.messages, loaded: true, hasMore: detached.hasMore, loadingOlder: detached.loading === 'older' }
+    : live;
   if (room.loaded && room.hasMore === false) {
     items.push({ key: 'start', type: 'start', label: roomLabel(meta) });
   } else if (room.loaded && room.hasMore) {
     items.push({ key: 'older', type: 'older', loading: room.loadingOlder });
   }
   // A notice follows the newest message there was when it happened.
-  const notices = [...room.notices];
+  const notices = detached ? [] : [...live.notices];
   const noticeItem = (n) => ({ key: n.key, type: 'notice', username: n.username, joined: n.joined });
   const first = room.messages.length ? room.messages[0].id : Infinity;
   while (notices.length && notices[0].afterId < first) items.push(noticeItem(notices.shift()));
-  const seen = seenLine(state, room);
+  const seen = detached ? null : seenLine(state, live);
+  const { highlight } = state.reader;
+  const { editing } = state.compose;
   let day = null;
   let prev = null;
   room.messages.forEach((m, i) => {
@@ -35,7 +47,7 @@ export function timelineItems(state, meta, now = new Date()) {
       day = key;
       prev = null;
     }
-    if (room.dividerId === m.id) {
+    if (!detached && live.dividerId === m.id) {
       items.push({ key: 'divider', type: 'divider' });
       prev = null;
     }
@@ -50,6 +62,11 @@ export function timelineItems(state, meta, now = new Date()) {
       mine: sameUser(m.username, state.me),
       continued,
       seenBy: seen && seen.id === m.id ? seen.readers : null,
+      me: state.me,
+      reactions: reactionsOf(state, m),
+      mentionsMe: mentionsMe(state, m),
+      highlight: highlight === m.id,
+      editing: editing === m.id,
     });
     prev = m;
     const nextId = i + 1 < room.messages.length ? room.messages[i + 1].id : Infinity;
@@ -58,7 +75,11 @@ export function timelineItems(state, meta, now = new Date()) {
       prev = null;
     }
   });
-  for (const entry of outboxFor(state, room.name)) {
+  if (detached) {
+    if (detached.hasNewer) items.push({ key: 'newer', type: 'newer', loading: detached.loading === 'newer' });
+    return items;
+  }
+  for (const entry of outboxFor(state, live.name)) {
     items.push({ key: `p${entry.client_id}`, type: 'pending', entry });
   }
   return items;
