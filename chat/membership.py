@@ -39,8 +39,8 @@ def join(me: Connection, payload: JoinRoom, subscribe: Callable[[str], None]) ->
     if me.watches:
         me.watching.add(room.name)
     peer_id = room.peer.id if room.peer else None
-    if presence.current().join(me.sid, OpenRoom(room.name, room.id, peer_id)) or joined:
-        person = {"room": room.name, "username": me.username, "membership": joined}
+    if presence.current().join(me.sid, OpenRoom(room.name, room.id, peer_id)) or entered.joined:
+        person = {"room": room.name, "username": me.username, "membership": entered.joined}
         outbox.emit(
             "join_room_announcement", person, outbox.open_channel(room.name), skip_sender=True
         )

@@ -29,7 +29,12 @@ def canonical_emoji(value: str) -> str | None:
     """The fully-qualified form of ``value`` when it is exactly one emoji (one grapheme
     cluster: skin tones and ZWJ sequences included), else None. ``❤`` and ``❤️`` are
     one emoji, stored and counted as ``❤️``."""
-    if not 0 < len(value) <= MAX_EMOJI_LENGTH or not emoji_data.is_emoji(value):
+    if not 0 < len(value) <= MAX_EMOJI_LENGTH:
+        return None
+    if not emoji_data.is_emoji(value) and value.endswith("\ufe0f"):
+        # A presentation selector after an emoji that needs none (pickers send "👍\ufe0f").
+        value = value[:-1]
+    if not emoji_data.is_emoji(value):
         return None
     data = emoji_data.EMOJI_DATA[value]
     if data["status"] == _COMPONENT:

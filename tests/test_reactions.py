@@ -131,11 +131,29 @@ def test_an_emoji_is_stored_in_its_fully_qualified_form(room):
     assert history(alice)[0]["reactions"] == [
         {"emoji": HEART, "count": 2, "users": ["alice", "bob"]}
     ]
+    # A picker's presentation selector after an emoji that needs none is the same emoji.
+    assert react(alice, mid, THUMBS + "\ufe0f")["emoji"] == THUMBS
+    assert react(bob, mid, THUMBS)["count"] == 2
 
 
 @pytest.mark.parametrize(
     "emoji",
-    ["text", "👍👍", "👍 ", "a👍", "", "\ud800", "\ud83d", "🏽", ":thumbsup:", "👍" * 20, 5, None],
+    [
+        "text",
+        "👍👍",
+        "👍 ",
+        "a👍",
+        "",
+        "\ud800",
+        "\ud83d",
+        "🏽",
+        ":thumbsup:",
+        "👍" * 20,
+        5,
+        None,
+        "a\ufe0f",
+        "\ufe0f",
+    ],
     ids=[
         "text",
         "two-emoji",
@@ -149,6 +167,8 @@ def test_an_emoji_is_stored_in_its_fully_qualified_form(room):
         "long",
         "number",
         "null",
+        "letter-and-selector",
+        "selector-alone",
     ],
 )
 def test_anything_but_one_emoji_is_refused(room, app, emoji):
