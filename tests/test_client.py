@@ -279,6 +279,23 @@ def test_errors_carry_code_message_and_retry_after():
     assert chatclient.ChatClosed().code == "closed"
 
 
+def test_connecting_to_nothing_gives_up_at_its_timeout():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens
+        lonely = ChatClient(url, username="nobody", password=PASSWORD, backoff=0.1)
+        tries = []
+        lonely.on(client_module.RECONNECTING, tries.append)
+        with pytest.raises(RuntimeError, match="connect"):
+            lonely.send("r", "too early")
+        started = time.monotonic()
+        with pytest.raises(chatclient.ChatTimeout):
+            lonely.connect(timeout=1.5)
+        assert 1.4 < time.monotonic() - started < 5
+        assert tries and all(t["error"].startswith("unavailable") for t in tries)
+        assert lonely.wait(0)  # stopped
+
+
 # --- against a server ----------------------------------------------------------------
 
 
