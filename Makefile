@@ -1,7 +1,8 @@
 # make run: install what changed, migrate, serve on http://127.0.0.1:5000
 # make test: the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
 # make bench: benchmarks, the app against a bare relay (needs a local PostgreSQL)
-# make protocol: docs/schemas, docs/asyncapi.yaml and static/js/protocol.js from the models
+# make protocol: docs/schemas, docs/asyncapi.yaml, static/js/protocol.js and the Python
+# client's chatclient/events.py from the models
 
 PYTHON ?= python3
 VENV := .venv
