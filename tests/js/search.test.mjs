@@ -7,6 +7,7 @@ import { createSearch } from '../../static/js/effects/search.js';
 import { createApi } from '../../static/js/net/api.js';
 import { activeResult, wantedQuery } from '../../static/js/state/search.js';
 import { apply } from '../../static/js/state/store.js';
+import { statusText } from '../../static/js/views/search.js';
 import { msg, opened, othersUnchanged, quietStore, run, settle } from './fixtures.mjs';
 
 const found = (room, text, id) => ({ ...msg(room, 'bob', text), id });
@@ -227,7 +228,7 @@ describe('search effect', () => {
     search.submit();
     await settle();
     assert.equal(store.getState().search.status, 'failed');
-    assert.equal(store.getState().search.error.retryAfter, 2.5);
+    assert.match(statusText(store.getState()), /^Too many searches at once: wait 3 seconds\. Searching again then…$/);
     refuse = false;
     timers.tick(2000);
     await settle();
@@ -257,7 +258,7 @@ describe('search effect', () => {
   });
 });
 
-describe('search API', () => {
+describe('search API and words', () => {
   it('asks GET /api/search with the query and carries retry_after on a refusal', async () => {
     const urls = [];
     const reply = (status, body) => ({ status, ok: status < 300, json: async () => body });
@@ -274,5 +275,24 @@ describe('search API', () => {
     await api.search({ q: 'café "a b"', room: 'dm:a:b', from: 'bob', beforeId: 12 });
     assert.equal(urls[0], '/api/search?q=caf%C3%A9+%22a+b%22&limit=20&room=dm%3Aa%3Ab&from=bob&before_id=12');
     await assert.rejects(api.search({ q: 'x' }), { status: 429, code: 'rate_limited', retryAfter: 4 });
+  });
+
+  it('says what is wrong in words', () => {
+    const state = (text, extra = {}) => run(opened(), { type: 'search_typed', text }, ...(extra.events || []));
+    assert.match(statusText(state('')), /^Words find the words they start/);
+    assert.match(statusText(state('???')), /^Nothing to search for/);
+    assert.match(statusText(state('x'.repeat(201))), /at most 200 characters; this one has 201/);
+    assert.equal(statusText(state('from: x')), 'from: takes a username, as in from:alice.');
+    const refused = state('x', {
+      events: [
+        { type: 'search_requested', seq: 1 },
+        { type: 'search_failed', seq: 1, query: query('x'), error: { status: 400, code: 'invalid_payload', message: 'q: must be 1-200 characters', retryAfter: null } },
+      ],
+    });
+    assert.equal(statusText(refused), 'This search cannot be made: q: must be 1-200 characters.');
+    const none = state('zebra', {
+      events: [{ type: 'search_requested', seq: 1 }, { type: 'search_loaded', seq: 1, query: query('zebra', 'general', 'bob'), messages: [] }],
+    });
+    assert.equal(statusText(none), 'No messages match “zebra” in #general from bob.');
   });
 });
