@@ -60,8 +60,9 @@ const handlers = {
     return { ...s, seq: event.seq, status: 'loading', more: false, error: null };
   },
 
-  search_loaded(s, event) {
-    if (event.seq !== s.seq) return s;
+  // An answer to an older request, or one that comes after the box was emptied, is dropped.
+  search_loaded(s, event, state) {
+    if (event.seq !== s.seq || wantedQuery(state).problem) return s;
     let messages = event.messages;
     if (event.more) {
       const fresh = event.messages.filter((m) => !s.messages.some((x) => same(x, m)));
@@ -79,8 +80,8 @@ const handlers = {
     };
   },
 
-  search_failed(s, event) {
-    if (event.seq !== s.seq) return s;
+  search_failed(s, event, state) {
+    if (event.seq !== s.seq || wantedQuery(state).problem) return s;
     if (event.more) return { ...s, more: false, error: event.error };
     return { ...s, status: 'failed', query: event.query, messages: [], hasMore: false, more: false, error: event.error, active: -1 };
   },
