@@ -16,6 +16,7 @@ import { createFinder } from './views/finder.js';
 import { createMentionsView } from './views/mentions.js';
 import { createPage } from './views/page.js';
 import { createEmojiPicker } from './views/picker.js';
+import { createSearchView } from './views/search.js';
 import { createSidebar } from './views/sidebar.js';
 
 const root = document.getElementById('chat');
@@ -90,11 +91,12 @@ function start(root) {
   });
   const attention = createAttention(document, { storage: window.localStorage, onOpenRoom: open });
   const mentionsView = createMentionsView(document, { onLoad: mentions.load, onOpen: open });
+  const searchView = createSearchView(document, { search: effects.search, onOpen: open });
   window.addEventListener('popstate', () => open(joins.roomFromLocation(), null, { push: false }));
 
   Object.assign(views, { conversation, attention, page });
   // Every change: the views render, then whatever can be sent goes.
-  const rendered = [composer, sidebar, conversation, attention, mentionsView, page];
+  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page];
   store.subscribe((state) => rendered.forEach((view) => view.render(state)));
   store.subscribe(send.pump);
   // A reload returns to where the reader was.

@@ -34,6 +34,7 @@ describe('apply', () => {
       'reactions',
       'reader',
       'rooms',
+      'search',
       'timeline',
     ]);
     assert.equal(state.rooms.current, 'dm:alice:bob');

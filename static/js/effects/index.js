@@ -14,6 +14,7 @@ import { createPresence } from './presence.js';
 import { createReactions } from './reactions.js';
 import { createReader } from './reader.js';
 import { createReadMarks } from './read-marks.js';
+import { createSearch } from './search.js';
 import { createSend } from './send.js';
 import { createSession } from './session.js';
 import { createApi } from '../net/api.js';
@@ -42,7 +43,8 @@ export function createEffects({ socket, store, csrfToken, views, page = window }
   const reactions = createReactions({ socket, store });
   const reader = createReader({ socket, store });
   const presence = createPresence({ store });
+  const search = createSearch({ api, store });
   const tables = [session, joins, inbox, marks, presence, reactions, mentions].map((effect) => effect.events);
   listen(socket, ...tables);
-  return { drafts, place, session, joins, send, marks, mentions, reactions, reader };
+  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search };
 }

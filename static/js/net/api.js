@@ -1,14 +1,15 @@
 'use strict';
 
 // The JSON API the page uses beside the socket: the room list (when the server cannot
-// watch rooms), the directory, removing a room from your list, and your mentions.
+// watch rooms), the directory, removing a room from your list, your mentions, and search.
 
 export class ApiError extends Error {
-  constructor(message, status = 0, code = null) {
+  constructor(message, status = 0, code = null, retryAfter = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter; // seconds, when the server said how long to wait (429)
   }
 }
 
@@ -41,7 +42,8 @@ export function createApi({ csrfToken, onUnauthorized, fetchImpl = (...args) => 
     if (res.status === 400 && /csrf/i.test(error.message || '') && !retried && (await refreshCsrf())) {
       return call(method, url, { retried: true });
     }
-    throw new ApiError(error.message || `the server answered ${res.status}`, res.status, error.code || null);
+    const wait = typeof error.retry_after === 'number' ? error.retry_after : null;
+    throw new ApiError(error.message || `the server answered ${res.status}`, res.status, error.code || null, wait);
   }
 
   async function refreshCsrf() {
@@ -71,6 +73,16 @@ export function createApi({ csrfToken, onUnauthorized, fetchImpl = (...args) => 
       const query = new URLSearchParams({ limit: String(limit) });
       if (beforeId !== null) query.set('before_id', String(beforeId));
       const body = await call('GET', `/api/mentions?${query}`);
+      return { messages: (body && body.messages) || [], has_more: Boolean(body && body.has_more) };
+    },
+    // {messages, has_more}: messages I may read matching `q` (in `room`, by `from`, when
+    // given), newest first, older than beforeId.
+    async search({ q, room = null, from = null, beforeId = null, limit = 20 }) {
+      const query = new URLSearchParams({ q, limit: String(limit) });
+      if (room) query.set('room', room);
+      if (from) query.set('from', from);
+      if (beforeId !== null) query.set('before_id', String(beforeId));
+      const body = await call('GET', `/api/search?${query}`);
       return { messages: (body && body.messages) || [], has_more: Boolean(body && body.has_more) };
     },
     removeMembership(room) {

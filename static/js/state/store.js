@@ -16,9 +16,10 @@ import * as outbox from './outbox.js';
 import * as reactions from './reactions.js';
 import * as reader from './reader.js';
 import * as rooms from './rooms.js';
+import * as search from './search.js';
 import * as timeline from './timeline.js';
 
-const SLICES = Object.freeze({ connection, rooms, timeline, outbox, reader, reactions, mentions, compose });
+const SLICES = Object.freeze({ connection, rooms, timeline, outbox, reader, reactions, mentions, compose, search });
 const EVENTS = new Set(Object.values(SLICES).flatMap((slice) => slice.EVENTS));
 
 export function initialState({ me, rooms: listed = [], current = null, title = null, online = true }) {
@@ -32,6 +33,7 @@ export function initialState({ me, rooms: listed = [], current = null, title = n
     reactions: reactions.initial(),
     mentions: mentions.initial(),
     compose: compose.initial(),
+    search: search.initial(),
   };
   state = apply(state, { type: 'rooms_listed', rooms: listed, watching: false });
   if (current) state = apply(state, { type: 'opened', room: current, title });

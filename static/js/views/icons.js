@@ -1,6 +1,7 @@
 'use strict';
 
-// Small line icons for the message toolbar, drawn as SVG nodes (no markup strings).
+// Small line icons for the message toolbar and the search box, drawn as SVG nodes (no
+// markup strings).
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -14,6 +15,7 @@ const PATHS = {
   edit: ['M4 20h4L19 9l-4-4L4 16v4z', 'M13.5 6.5l4 4'],
   delete: ['M5 7h14', 'M10 7V5h4v2', 'M7 7l1 13h8l1-13', 'M10.5 11v5.5M13.5 11v5.5'],
   more: ['M7 12h.01M12 12h.01M17 12h.01'],
+  search: ['M10.5 17.5a7 7 0 1 1 0-14 7 7 0 0 1 0 14z', 'M15.6 15.6 20 20'],
 };
 
 export function icon(name) {
