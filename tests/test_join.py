@@ -7,7 +7,13 @@ from tests.helpers import events, join, send
 
 def test_join_acks_with_who_is_online_and_announces_once(connect):
     alice, bob = connect("alice"), connect("bob")
-    assert join(alice, "42") == {"ok": True, "room": "42", "online": ["alice"], "seen": {}}
+    assert join(alice, "42") == {
+        "ok": True,
+        "room": "42",
+        "online": ["alice"],
+        "seen": {},
+        "role": "owner",  # the join that made the room
+    }
     ack = join(bob, "42")
     assert ack["online"] == ["alice", "bob"]
     assert events(alice) == [("join_room_announcement", {"room": "42", "username": "bob"})]
