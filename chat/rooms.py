@@ -402,15 +402,11 @@ def _below_cap(user_id: int) -> bool:
 
 def _why_not(room: str, room_id: int, kind: str, user_id: int, last_id: int | None) -> Failure:
     """Why a join left the user no member (read only on that path)."""
-    why = sql.run(_WHY_NOT, room_id=room_id, user_id=user_id, last_id=last_id).one()
-    if kind == "private" and not why.banned and not why.kicked:
+    if kind == "private":  # its members only: the answer a read gets, whatever the reason
         return rules.not_readable(room)
+    why = sql.run(_WHY_NOT, room_id=room_id, user_id=user_id, last_id=last_id).one()
     if why.banned:
-        return (
-            rules.not_readable(room)
-            if kind == "private"
-            else forbidden(f"you are banned from {room}")
-        )
+        return forbidden(f"you are banned from {room}")
     if why.kicked:
         return forbidden(
             f"you were removed from {room} after message {last_id}: "

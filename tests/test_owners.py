@@ -407,6 +407,16 @@ def test_a_ban_is_once_and_an_unban_lets_them_join_again(room, client, bearer, a
     assert actions == ["unban", "ban", "promote"]
 
 
+def test_the_page_of_a_room_you_are_banned_from_is_refused(room, client, auth):
+    alice, *_ = room
+    moderate(alice, "ban", target="bob")
+    auth.login(client, "bob")
+    assert client.get("/chat?room=r").status_code == 403
+    assert client.get("/chat?room=elsewhere").status_code == 200
+    moderate(alice, "unban", target="bob")
+    assert client.get("/chat?room=r").status_code == 200
+
+
 def test_a_user_who_is_no_member_can_be_banned_before_they_join(room, connect, client, bearer):
     alice, *_ = room
     eve = connect("eve")
