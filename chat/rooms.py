@@ -305,10 +305,13 @@ def may_open(room: str, user: UserRef) -> bool:
 def readable_clause(room_id, kind, user_id):
     """``rules.can_read`` in SQL, for lists across rooms (a user's mentions): a direct
     room (a list holds only the user's: only its two users are mentioned there), a
-    public room the user is not banned from, a private room they are a member of."""
+    public room the user is not banned from, a private room they are a member of (and
+    not banned from: a ban ends the membership, and a race could leave both a moment)."""
     member = exists().where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
     banned = exists().where(bans.c.room_id == room_id, bans.c.user_id == user_id)
-    return or_(kind == "direct", and_(kind == "public", ~banned), and_(kind == "private", member))
+    return or_(
+        kind == "direct", and_(kind == "public", ~banned), and_(kind == "private", member, ~banned)
+    )
 
 
 def resolve(me: UserRef, room: str | None, peer: str | None) -> RoomRef | Failure:

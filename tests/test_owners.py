@@ -610,3 +610,50 @@ def test_the_migration_makes_each_public_rooms_earliest_member_its_owner(databas
         (4, 3, "member"),
     ]
     assert topics == [None] * 4
+
+
+# --- the read rule, said twice -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["public", "private", "direct"])
+@pytest.mark.parametrize("member", [False, True])
+@pytest.mark.parametrize("banned", [False, True])
+def test_the_read_rule_says_the_same_in_python_and_in_sql(app, auth, kind, member, banned):
+    """rules.can_read (history, search, members, pages) and rooms.readable_clause (the
+    mentions list) answer alike, for every kind of room and state of its reader."""
+    from sqlalchemy import literal, select
+
+    from chat import rooms, rules, sql
+
+    auth.register("alice")
+    auth.register("bob")
+    name = "dm:alice:bob" if kind == "direct" else "place"
+    run_sql(
+        app,
+        "INSERT INTO rooms (name, kind, created_at) VALUES (:n, :k, CURRENT_TIMESTAMP)",
+        n=name,
+        k=kind,
+    )
+    ids = "(SELECT id FROM rooms WHERE name = :n), (SELECT id FROM users WHERE username = 'bob')"
+    if member:
+        run_sql(
+            app,
+            f"INSERT INTO memberships (room_id, user_id, joined_at)"
+            f" VALUES ({ids}, CURRENT_TIMESTAMP)",
+            n=name,
+        )
+    if banned:
+        run_sql(
+            app,
+            f"INSERT INTO bans (room_id, user_id, created_at) VALUES ({ids}, CURRENT_TIMESTAMP)",
+            n=name,
+        )
+    with app.app_context():
+        bob = rooms.lookup_user("bob")
+        found = rooms.access(name, bob.id)
+        in_python = rules.can_read(name, "bob", found.kind, found.member, found.banned)
+        clause = rooms.readable_clause(literal(found.id), literal(found.kind), literal(bob.id))
+        in_sql = bool(sql.connection().execute(select(clause)).scalar())
+    assert in_python == in_sql
+    expected = {"public": not banned, "private": member and not banned, "direct": True}[kind]
+    assert in_python is expected
