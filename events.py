@@ -349,7 +349,7 @@ def react(me: Connection, payload: React, room: OpenRoom):
 @chat_event(in_room=True)
 def delete_message(me: Connection, payload: DeleteMessage, room: OpenRoom):
     """Client sends {room, id}; the author only. Soft-deletes it and emits message_deleted
-    {room, id} to the room."""
+    {room, id, by} to the room."""
     return messages.delete(me, room, payload)
 
 
