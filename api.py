@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 import auth
-from chat import accounts, membership, mentions, outbox, rules, search, summaries
+from chat import accounts, membership, mentions, moderation, outbox, rooms, rules, search, summaries
 from chat.errors import HTTP_STATUS, Failure, invalid
 from chat.history import history
 from chat.identity import bearer_token
@@ -90,6 +90,10 @@ def _int_arg(name: str) -> int | str | Failure | None:
 
 def _me() -> User:
     return g.caller
+
+
+def _caller() -> rooms.UserRef:
+    return rooms.UserRef(g.caller.id, g.caller.username)
 
 
 # --- accounts ------------------------------------------------------------------------
@@ -194,7 +198,31 @@ def room_messages(room: str):
     payload = parse(LoadHistory, query)
     if isinstance(payload, Failure):
         return json_error(payload)
-    page = history(_me().username, payload)
+    page = history(_caller(), payload)
+    return json_error(page) if isinstance(page, Failure) else page
+
+
+@bp.get("/rooms/<room>/members")
+def room_members(room: str):
+    """{members: [{username, role, online}], has_more}: the room's members by username
+    (?after= a username, ?limit= up to 100), for whoever may read the room."""
+    limit = _int_arg("limit")
+    if isinstance(limit, Failure):
+        return json_error(limit)
+    page = moderation.members_page(_caller(), room, request.args.get("after"), limit)
+    return json_error(page) if isinstance(page, Failure) else page
+
+
+@bp.get("/rooms/<room>/audit")
+def room_audit(room: str):
+    """{entries: [{id, at, actor, action, target, message_id, reason, topic}]}: the room's
+    moderation record, newest first (?before_id=, ?limit= up to 100); its owner and
+    moderators only (403 for anyone else)."""
+    before_id, limit = _int_arg("before_id"), _int_arg("limit")
+    for value in (before_id, limit):
+        if isinstance(value, Failure):
+            return json_error(value)
+    page = moderation.audit_page(_caller(), room, before_id, limit)
     return json_error(page) if isinstance(page, Failure) else page
 
 

@@ -24,7 +24,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import wire
 import ws
-from chat import history, membership, messages, outbox, presence, reactions, sql, summaries
+from chat import (
+    history,
+    membership,
+    messages,
+    moderation,
+    outbox,
+    presence,
+    reactions,
+    sql,
+    summaries,
+)
 from chat.errors import (
     UNAVAILABLE_DB,
     UNAVAILABLE_QUEUE,
@@ -33,6 +43,7 @@ from chat.errors import (
     invalid,
 )
 from chat.identity import IDENTIFIED_SOCKET, socket_user
+from chat.moderation import Invite, Moderate, SetTopic
 from chat.outbox import message_channel, open_channel, peer_channel, user_channel
 from chat.payloads import (
     DeleteMessage,
@@ -247,9 +258,10 @@ def _start_background_tasks(app) -> None:
 
 @chat_event
 def joined_room(me: Connection, payload: JoinRoom):
-    """Client sends {room} or {peer}, optional last_id; joins it, acks {room, online, seen}
-    and sends rejoin_room with the history the client lacks."""
-    return membership.join(me, payload, _subscribe)
+    """Client sends {room} or {peer}, optional last_id and private; joins it (making it
+    when new), acks {room, online, seen, role} and sends rejoin_room with the history the
+    client lacks."""
+    return membership.join(me, payload, _subscribe, _unsubscribe)
 
 
 def _subscribe(room: str) -> None:
@@ -257,14 +269,23 @@ def _subscribe(room: str) -> None:
     join_room(message_channel(room))
 
 
+def _unsubscribe(room: str) -> None:
+    leave_socket_room(open_channel(room))
+    leave_socket_room(message_channel(room))
+
+
 @chat_event
 def watch_rooms(me: Connection, payload: WatchRooms):
     """Client sends {}; subscribes this connection to the messages, edits and deletes of
     every room its user is a member of, and to its direct peers' presence_changed. Acks
     {rooms: [Summary]}."""
+    drops = dict(me.drops)
     found = summaries.for_watching(me)
     if isinstance(found, Failure):
         return found
+    # A membership that ended while the list was read (a kick, a ban) stays unwatched.
+    dropped = {room for room, n in list(me.drops.items()) if drops.get(room, 0) != n}
+    found = [s for s in found if s["room"] not in dropped]
     _watch(me, found)
     return {"rooms": summaries.with_peer_online(found)}
 
@@ -328,8 +349,31 @@ def react(me: Connection, payload: React, room: OpenRoom):
 @chat_event(in_room=True)
 def delete_message(me: Connection, payload: DeleteMessage, room: OpenRoom):
     """Client sends {room, id}; the author only. Soft-deletes it and emits message_deleted
-    {room, id} to the room."""
+    {room, id, by} to the room."""
     return messages.delete(me, room, payload)
+
+
+@chat_event(in_room=True)
+def moderate(me: Connection, payload: Moderate, room: OpenRoom):
+    """Client sends {room, action, target? | id?, reason?}; the owner or a moderator
+    deletes a message (message_deleted {room, id, by}), kicks, bans or unbans a user, the
+    owner promotes or demotes one. Recorded; acks {}."""
+    return moderation.moderate(me, room, payload)
+
+
+@chat_event(in_room=True)
+def invite(me: Connection, payload: Invite, room: OpenRoom):
+    """Client sends {room, target}; makes the target a member, who gets room_added. Acks
+    {room, username}."""
+    return moderation.invite(me, room, payload)
+
+
+@chat_event(in_room=True)
+def set_topic(me: Connection, payload: SetTopic, room: OpenRoom):
+    """Client sends {room, topic}; the owner or a moderator sets (empty: clears) it and the
+    room's open and watching connections get room_updated {room, topic}. Acks {room,
+    topic}."""
+    return moderation.set_topic(me, room, payload)
 
 
 @chat_event(in_room=True)
@@ -380,14 +424,18 @@ def _close_room(
 
 def _drop_room(app):
     """{do: drop_room, user, room}: the user's connections here stop having the room open
-    or watched (their membership ended, which membership.end announced already)."""
+    or watched (their membership ended: they left, or were kicked or banned, which
+    membership.removed announced already). Each counts the drop, so a join or watch_rooms
+    of theirs in flight does not open the room again."""
 
     def apply(action: dict) -> None:
         shared = app.extensions["presence"]
+        room = action["room"]
         for sid in shared.sids_of(action["user"]):
             connection = shared.identity(sid)
             if connection is not None:
-                _close_room(shared, connection, action["room"], False, announce=False)
+                connection.drops[room] = connection.drops.get(room, 0) + 1
+                _close_room(shared, connection, room, False, announce=False)
 
     return apply
 

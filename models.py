@@ -1,5 +1,6 @@
-"""Database models: users, their browser sessions, rooms, memberships, messages, and
-what conversations add to messages (mentions, reactions)."""
+"""Database models: users, their browser sessions, rooms, memberships, messages, what
+conversations add to messages (mentions, reactions), and what rooms with owners add
+(roles, bans, the moderation record)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    text,
 )
 from sqlalchemy.exc import (
     DBAPIError,
@@ -181,8 +183,11 @@ class Room(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Public names are at most 64 chars; "dm:<a>:<b>" is at most 68.
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # "public", "private" or "direct"; a room never changes kind.
     kind: Mapped[str] = mapped_column(String(16), default="public")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Up to 250 code points (chat.rules.MAX_TOPIC_LENGTH); null: none.
+    topic: Mapped[str | None] = mapped_column(String(250), nullable=True)
 
 
 class Membership(db.Model):
@@ -196,9 +201,70 @@ class Membership(db.Model):
     )
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_read_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "owner", "moderator" or "member" (chat.rules.ROLES); a direct room's two members
+    # are stored as "member" and have no role (their room's kind says so).
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
 
-    # "Which rooms is this user in" (the room picker).
-    __table_args__ = (Index("ix_memberships_user_rooms", "user_id", "room_id"),)
+    __table_args__ = (
+        # "Which rooms is this user in" (the room picker).
+        Index("ix_memberships_user_rooms", "user_id", "room_id"),
+        # A room has at most one owner (and "who owns this room" reads this index).
+        Index(
+            "uq_memberships_owner",
+            "room_id",
+            unique=True,
+            sqlite_where=text("role = 'owner'"),
+            postgresql_where=text("role = 'owner'"),
+        ),
+    )
+
+
+class Ban(db.Model):
+    """A user who may not join, read, send to, react in or be mentioned in a room until
+    unbanned. A banned user holds no membership of the room."""
+
+    __tablename__ = "bans"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(db.Model):
+    """One moderation action or topic change in a room (GET /api/rooms/<room>/audit)."""
+
+    __tablename__ = "room_audit"
+
+    # Grows with every entry: the record's order, newest first.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # delete, kick, ban, unban, promote, demote, set_topic
+    action: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    # The message a delete removed (no foreign key: messages are deleted softly).
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    # set_topic: the new topic (null: cleared).
+    topic: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    # kick: the room's newest message id when it happened. A join that would make the
+    # user a member again while resuming from an older last_id is refused: that client
+    # has not heard of the kick (a reconnect in flight), see chat.rooms.add_member.
+    newest_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        # The room's record, newest first.
+        Index("ix_room_audit_newest", "room_id", "id"),
+        # Kicks of a user from a room (a join resuming from before one).
+        Index("ix_room_audit_target", "target_id", "room_id"),
+    )
 
 
 class Message(db.Model):

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth import LoginForm
-from chat import accounts, rules, sql, summaries
+from chat import accounts, rooms, rules, sql, summaries
 from chat.errors import Failure
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ def chat_page():
         return _chat_page(rules.direct_room_name(me, other.username), other.username, True)
     if not rules.is_room_name(room):
         abort(400, "A room name is 1-64 letters, digits, '-', '_' or '.'.")
-    if not rules.can_read(room, me):
-        abort(403, "This direct chat belongs to two other users.")
+    if not rooms.may_open(room, rooms.UserRef(current_user.id, me)):
+        abort(403, "This room is not one you may open.")
     if rules.direct_participants(room):
         return _chat_page(room, rules.other_participant(room, me), True)
     return _chat_page(room, room, False)

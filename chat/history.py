@@ -3,7 +3,8 @@ message), the replay a join sends, and the original a reply answers.
 
 A page is one query however big the room (every read walks the (room_id, id) index), plus
 one for the reactions of the page and one for the originals of its replies when it has
-any.
+any. The page's query also checks the part of the read rule (``rules.can_read``) that only
+the database knows, a ban or a membership (``_MAY_READ``), so reading adds no query for it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import String, and_, exists, func, or_, select
 
 from chat import reactions, rooms, rules, sql
 from chat.errors import Failure, not_found, rate_limited
 from chat.payloads import LoadHistory
 from chat.presence import Connection
 from chat.rules import NOT_YOURS
-from chat.sql import NEWEST_FIRST, P, in_room, messages, messages_query
+from chat.sql import NEWEST_FIRST, P, bans, in_room, memberships, messages, messages_query
 from models import isoformat
 
 # A replay bigger than this (in characters of text) is sent as a reset page instead, so
@@ -128,7 +129,32 @@ def payload_size(page: list[dict]) -> int:
 
 # --- pages -------------------------------------------------------------------------
 
-_IN_ROOM = in_room(P("room_id"))
+
+class Reader(NamedTuple):
+    """Who reads a room of which kind: what a page's query checks (``_MAY_READ``)."""
+
+    kind: str  # the room's: "public", "private" or "direct"
+    user_id: int
+
+
+# The read rule's part that only the database knows, in every page's query: a public
+# room's reader is not banned from it, a private room's is a member (a direct room's two
+# readers are known by its name: ``rules.can_read``). It holds for the whole query or not
+# at all, so a refused read is an empty page (``history`` then says why: one more query,
+# for empty pages only).
+_KIND = P("kind", type_=String)
+_MAY_READ = or_(
+    _KIND == "direct",
+    and_(
+        _KIND == "public",
+        ~exists().where(bans.c.room_id == P("room_id"), bans.c.user_id == P("uid")),
+    ),
+    and_(
+        _KIND == "private",
+        exists().where(memberships.c.room_id == P("room_id"), memberships.c.user_id == P("uid")),
+    ),
+)
+_IN_ROOM = (*in_room(P("room_id")), _MAY_READ)
 OLDEST_FIRST = (messages.c.room_id, messages.c.id)
 _OTHER = messages.alias("other")
 
@@ -181,16 +207,24 @@ _NEWER_THAN = (
 
 
 def page(
-    room_id: int, room: str, before_id: int | None = None, limit: int = rules.PAGE_SIZE
+    room_id: int,
+    room: str,
+    reader: Reader,
+    before_id: int | None = None,
+    limit: int = rules.PAGE_SIZE,
 ) -> tuple[list[dict], bool, bool]:
     """A page of messages older than ``before_id`` (the newest when None), oldest first;
     whether older ones exist, and newer ones. One query, whatever the size of the room
-    (the (room_id, id) index), and one for the page's reactions."""
+    (the (room_id, id) index), and one for the page's reactions. Empty when ``reader``
+    may not read the room."""
+    who = {"kind": reader.kind, "uid": reader.user_id}
     if before_id is None:
-        rows = sql.run(_NEWEST_PAGE, room_id=room_id, limit=limit + 1).all()
+        rows = sql.run(_NEWEST_PAGE, room_id=room_id, limit=limit + 1, **who).all()
         newer = None
     else:
-        rows = sql.run(_PAGE_BEFORE, room_id=room_id, before_id=before_id, limit=limit + 1).all()
+        rows = sql.run(
+            _PAGE_BEFORE, room_id=room_id, before_id=before_id, limit=limit + 1, **who
+        ).all()
         if rows:
             newer = rows[0].beyond
         else:
@@ -206,58 +240,75 @@ def load(me: Connection, payload: LoadHistory) -> dict | Failure:
     wait = budgets.reading(me.budgets)
     if wait is not None:
         return rate_limited("too much history sent lately, slow down", wait)
-    found = history(me.username, payload)
+    found = history(rooms.UserRef(me.user_id, me.username), payload)
     if not isinstance(found, Failure):
         budgets.read(me.budgets, payload_size(found["messages"]))
     return found
 
 
-def readable_room(username: str, room: str) -> tuple[int, str] | Failure:
-    """(id, kind) of a room this user may read (history, search), or why not."""
-    if not rules.can_read(room, username):
-        return NOT_YOURS
-    found = rooms.find(room)
-    if found is None:
-        return not_found(f"no room named {room}")
-    return found
-
-
-def history(username: str, payload: LoadHistory) -> dict | Failure:
+def history(user: rooms.UserRef, payload: LoadHistory) -> dict | Failure:
     """A history page as ``load_history`` and the HTTP API give it: {messages, has_more,
     has_newer}: older than before_id (the newest when no id is given), newer than
     after_id, or around around_id (up to half the page older, that message, the rest
-    newer), oldest first; has_more: older messages exist, has_newer: newer ones do."""
-    found = readable_room(username, payload.room)
-    if isinstance(found, Failure):
-        return found
-    room_id, room = found[0], payload.room
+    newer), oldest first; has_more: older messages exist, has_newer: newer ones do.
+
+    For a room this user may not read (``rules.can_read``), forbidden: the same answer
+    for a private room, one they are banned from and one that does not exist. The room's
+    id and kind come from the process's cache; the ban or membership is checked by the
+    page's own query.
+    """
+    room = payload.room
+    participants = rules.direct_participants(room)
+    if participants is not None and user.username.lower() not in participants:
+        return NOT_YOURS
+    found = rooms.find(room)
+    if found is None:
+        return rules.not_readable(room)
+    room_id, reader = found[0], Reader(found[1], user.id)
     limit = payload.limit or rules.PAGE_SIZE
     if payload.after_id is not None:
-        after_id = payload.after_id
-        rows = sql.run(_PAGE_AFTER, room_id=room_id, after_id=after_id, limit=limit + 1).all()
+        after = {"room_id": room_id, "after_id": payload.after_id}
+        who = {"kind": reader.kind, "uid": user.id}
+        rows = sql.run(_PAGE_AFTER, **after, **who, limit=limit + 1).all()
         if rows:
             older = rows[0].beyond
         else:
-            older = sql.run(_LAST_UP_TO, room_id=room_id, after_id=after_id).scalar()
+            refused = _refused(room, user)
+            if refused is not None:
+                return refused
+            older = sql.run(_LAST_UP_TO, **after).scalar()
         return {
             "messages": message_dicts(rows[:limit], room),
             "has_more": older is not None,
             "has_newer": len(rows) > limit,
         }
     if payload.around_id is not None:
-        return _around(room_id, room, payload.around_id, limit)
-    found_page, has_more, has_newer = page(room_id, room, payload.before_id, limit)
+        return _around(room_id, room, reader, user, payload.around_id, limit)
+    found_page, has_more, has_newer = page(room_id, room, reader, payload.before_id, limit)
+    if not found_page:
+        refused = _refused(room, user)
+        if refused is not None:
+            return refused
     return {"messages": found_page, "has_more": has_more, "has_newer": has_newer}
 
 
-def _around(room_id: int, room: str, around_id: int, limit: int) -> dict | Failure:
+def _refused(room: str, user: rooms.UserRef) -> Failure | None:
+    """Why an empty page is empty when the user may not read the room, or None (it is)."""
+    found = rooms.readable(room, user)
+    return found if isinstance(found, Failure) else None
+
+
+def _around(
+    room_id: int, room: str, reader: Reader, user: rooms.UserRef, around_id: int, limit: int
+) -> dict | Failure:
     """The message ``around_id``, up to limit // 2 older ones before it and the rest of
     the page newer: two queries (each way from the message) and the reactions."""
-    rows = sql.run(_AT_OR_AFTER, room_id=room_id, from_id=around_id, limit=limit + 1).all()
+    who = {"room_id": room_id, "kind": reader.kind, "uid": reader.user_id}
+    rows = sql.run(_AT_OR_AFTER, **who, from_id=around_id, limit=limit + 1).all()
     if not rows or rows[0].id != around_id:
-        return not_found(f"no message {around_id} in this room")
+        return _refused(room, user) or not_found(f"no message {around_id} in this room")
     older_limit = limit // 2
-    older = sql.run(_PAGE_BEFORE, room_id=room_id, before_id=around_id, limit=older_limit + 1)
+    older = sql.run(_PAGE_BEFORE, **who, before_id=around_id, limit=older_limit + 1)
     older = older.all()
     has_more = len(older) > older_limit
     older = list(reversed(older[:older_limit]))
@@ -269,7 +320,7 @@ def _around(room_id: int, room: str, around_id: int, limit: int) -> dict | Failu
     }
 
 
-def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
+def replay(room_id: int, room: str, reader: Reader, last_id: int | None) -> dict | None:
     """The ``rejoin_room`` payload for a client that has seen up to ``last_id``, or None.
 
     Without last_id: the newest page. With it: everything newer, unless there is more
@@ -277,17 +328,18 @@ def replay(room_id: int, room: str, last_id: int | None) -> dict | None:
     """
     reset = False
     if last_id is None:
-        found, has_more, _ = page(room_id, room)
+        found, has_more, _ = page(room_id, room, reader)
     else:
         limit = rules.REPLAY_LIMIT
-        rows = sql.run(_NEWER_THAN, room_id=room_id, last_id=last_id, limit=limit + 1).all()
+        who = {"kind": reader.kind, "uid": reader.user_id}
+        rows = sql.run(_NEWER_THAN, room_id=room_id, last_id=last_id, limit=limit + 1, **who).all()
         if len(rows) > limit:
-            found, has_more, _ = page(room_id, room)
+            found, has_more, _ = page(room_id, room, reader)
             reset = True
         else:
             found, has_more = message_dicts(rows, room), False
             if payload_size(found) > REPLAY_MAX_TEXT:
-                found, has_more, _ = page(room_id, room)
+                found, has_more, _ = page(room_id, room, reader)
                 reset = True
     if not found:
         return None

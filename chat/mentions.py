@@ -17,15 +17,15 @@ import re
 from collections import defaultdict
 
 from pydantic import Field
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 
-from chat import history, outbox, rules, sql
+from chat import history, outbox, rooms, rules, sql
 from chat.errors import Failure
 from chat.payloads import Message
 from chat.presence import Connection, OpenRoom
 from chat.protocol import Shape, server_event
 from chat.rooms import UserRef
-from chat.sql import P, memberships, mentions, messages, messages_query, rooms, users
+from chat.sql import P, bans, memberships, mentions, messages, messages_query, users
 
 
 @server_event("mentioned")
@@ -145,13 +145,15 @@ def _pick(found: list[list[str]], known: dict[str, UserRef]) -> list[UserRef]:
 # --- resolving names to users --------------------------------------------------------
 
 _IS_MEMBER = exists().where(memberships.c.room_id == P("rid"), memberships.c.user_id == users.c.id)
+_IS_BANNED = exists().where(bans.c.room_id == P("rid"), bans.c.user_id == users.c.id)
 _NAMED = select(users.c.id, users.c.username).where(
     func.lower(users.c.username).in_(P("names", expanding=True)), users.c.id != P("uid")
 )
 # Members of the room with one of these names, and (an edit keeps them) users the message
-# mentioned before.
+# mentioned before, unless banned from the room since (a banned user is mentioned there
+# no more; a member never is banned).
 _MEMBERS_NAMED = _NAMED.where(
-    or_(_IS_MEMBER, func.lower(users.c.username).in_(P("kept", expanding=True)))
+    or_(_IS_MEMBER, and_(func.lower(users.c.username).in_(P("kept", expanding=True)), ~_IS_BANNED))
 )
 _PEER = select(users.c.id, users.c.username).where(users.c.id == P("uid"))
 
@@ -235,17 +237,15 @@ def _tell(users_: list[UserRef], room: OpenRoom, message: dict) -> None:
 
 # --- a user's mentions ---------------------------------------------------------------
 
-# Rooms the user can still read: a membership, or a direct room of theirs (which they may
-# have taken off their list; only its two users can be mentioned there).
-_READABLE = or_(
-    rooms.c.kind == "direct",
-    exists().where(memberships.c.room_id == messages.c.room_id, memberships.c.user_id == P("uid")),
-)
+# Rooms the user can still read (the read rule, rules.can_read, in SQL): a direct room of
+# theirs (even one taken off their list), a public room they are not banned from, a
+# private room they are a member of.
+_READABLE = rooms.readable_clause(sql.rooms.c.id, sql.rooms.c.kind, P("uid"))
 _MINE = (
     messages_query()
-    .add_columns(rooms.c.name.label("room"))
+    .add_columns(sql.rooms.c.name.label("room"))
     .join(mentions, mentions.c.message_id == messages.c.id)
-    .join(rooms, rooms.c.id == messages.c.room_id)
+    .join(sql.rooms, sql.rooms.c.id == messages.c.room_id)
     .where(mentions.c.user_id == P("uid"), messages.c.deleted.is_(False), _READABLE)
     .order_by(mentions.c.message_id.desc())
     .limit(P("limit"))

@@ -17,6 +17,7 @@ from chat.groupcommit import find_by_client_id
 from chat.history import Row, message_dict
 from chat.payloads import DeleteMessage, EditMessage, MarkSeen, SendMessage
 from chat.presence import Connection, OpenRoom
+from chat.rules import NOT_A_MEMBER
 from chat.searchtext import document
 from chat.sql import P, memberships, messages, messages_query
 from models import isoformat, utcnow
@@ -63,6 +64,9 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
     except BaseException:
         limit.refund(hit)  # a failed send does not count
         raise
+    if message_id is None:  # no member (any more): kicked or banned on another process
+        limit.refund(hit)
+        return NOT_A_MEMBER
     ack = {"id": message_id, "created_at": isoformat(created_at)}
     if not created:  # a retry: the first ack, no second broadcast, not counted
         limit.refund(hit)
@@ -90,8 +94,18 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
 # --- editing and deleting your own ---------------------------------------------------
 
 _MESSAGE_IN_ROOM = (messages.c.id == P("mid"), messages.c.room_id == P("rid"))
-_OWN_LIVE = (*_MESSAGE_IN_ROOM, messages.c.user_id == P("uid"), messages.c.deleted.is_(False))
-_AUTHOR_AND_STATE = select(messages.c.user_id, messages.c.deleted).where(*_MESSAGE_IN_ROOM)
+# Checked in the statement that writes, so a kick or ban elsewhere has the last word.
+_AM_MEMBER = exists().where(memberships.c.room_id == P("rid"), memberships.c.user_id == P("uid"))
+_OWN_LIVE = (
+    *_MESSAGE_IN_ROOM,
+    messages.c.user_id == P("uid"),
+    messages.c.deleted.is_(False),
+    _AM_MEMBER,
+)
+_AUTHOR_AND_STATE = select(
+    messages.c.user_id, messages.c.deleted, _AM_MEMBER.label("member")
+).where(*_MESSAGE_IN_ROOM)
+_AM_MEMBER_ALONE = select(_AM_MEMBER)
 _OWN_MESSAGE = messages_query().where(*_OWN_LIVE)
 _EDIT = (
     messages.update()
@@ -112,8 +126,14 @@ _DELETE = (
 
 
 def _why_not_own(room_id: int, user_id: int, message_id: int) -> Failure:
-    row = sql.run(_AUTHOR_AND_STATE, rid=room_id, mid=message_id).first()
-    if row is None or row.deleted:
+    row = sql.run(_AUTHOR_AND_STATE, rid=room_id, uid=user_id, mid=message_id).first()
+    if row is None:
+        if not sql.run(_AM_MEMBER_ALONE, rid=room_id, uid=user_id).scalar():
+            return NOT_A_MEMBER
+        return not_found(f"no message {message_id} in this room")
+    if not row.member:
+        return NOT_A_MEMBER
+    if row.deleted:
         return not_found(f"no message {message_id} in this room")
     if row.user_id != user_id:
         return Failure("forbidden", "only its author can change a message")
@@ -163,10 +183,31 @@ def delete(me: Connection, room: OpenRoom, payload: DeleteMessage) -> dict | Fai
     deleted = sql.run(_DELETE, rid=room.id, uid=me.user_id, mid=payload.id).rowcount
     if deleted != 1:
         return _why_not_own(room.id, me.user_id, payload.id)
-    outbox.emit(
-        "message_deleted", {"room": room.name, "id": payload.id}, outbox.message_channel(room.name)
-    )
+    _deleted(room.name, payload.id, me.username)
     return {"id": payload.id}
+
+
+_ANYONES_LIVE = (*_MESSAGE_IN_ROOM, messages.c.deleted.is_(False))
+_DELETE_ANYONES = (
+    messages.update()
+    .where(*_ANYONES_LIVE)
+    .values(deleted=True, body=None, mention_names=None, search_text=None)
+)
+
+
+def erase(room: OpenRoom, message_id: int, by: str) -> bool:
+    """Soft-delete a live message of the room whoever wrote it (a moderator's delete, as
+    ``delete`` does its author's): False when there is none. The room gets
+    message_deleted, saying ``by`` whom."""
+    if sql.run(_DELETE_ANYONES, rid=room.id, mid=message_id).rowcount != 1:
+        return False
+    _deleted(room.name, message_id, by)
+    return True
+
+
+def _deleted(room: str, message_id: int, by: str) -> None:
+    gone = {"room": room, "id": message_id, "by": by}
+    outbox.emit("message_deleted", gone, outbox.message_channel(room))
 
 
 # --- read marks ----------------------------------------------------------------------
@@ -198,7 +239,7 @@ def mark_seen(me: Connection, room: OpenRoom, payload: MarkSeen) -> dict | Failu
     if sql.run(_MESSAGE_EXISTS, rid=room.id, mid=mid).first() is None:
         return not_found(f"no message {mid} in this room")
     # An older id: the stored position stays, and is the answer.
-    return {
-        "room": room.name,
-        "message_id": sql.run(_LAST_READ, rid=room.id, uid=me.user_id).scalar(),
-    }
+    stored = sql.run(_LAST_READ, rid=room.id, uid=me.user_id).first()
+    if stored is None:  # no membership to mark (it ended on another process)
+        return NOT_A_MEMBER
+    return {"room": room.name, "message_id": stored.last_read_id}

@@ -1,6 +1,6 @@
-"""Payload models of the core protocol: rooms, messages (with what conversations add to
-them: mentions, reactions, replies), typing, reading, watching, presence and sessions
-(docs/protocol.md). Feature modules declare their own events."""
+"""Payload models of the core protocol: rooms (public, private, direct), messages (with
+what conversations add to them: mentions, reactions, replies), typing, reading, watching,
+presence and sessions (docs/protocol.md). Feature modules declare their own events."""
 
 from __future__ import annotations
 
@@ -118,15 +118,19 @@ class Message(Shape):
     )
 
 
+Role = Literal["owner", "moderator", "member"]
+
+
 class Summary(Shape):
     """A room of the user's, at a glance."""
 
     room: str
-    kind: Literal["public", "direct"]
+    kind: Literal["public", "private", "direct"]
     unread: int = Field(description="Others' undeleted messages newer than your last read id")
     mentions: int = Field(
         description="Your mentions in undeleted messages newer than your last read id"
     )
+    topic: str | None = Field(description="The room's topic; null when it has none")
     last_message: Message | None
     peer: str | SkipJsonSchema[None] = Field(None, description="direct rooms: the other user")
     peer_online: bool | SkipJsonSchema[None] = Field(
@@ -184,17 +188,24 @@ class MessagesSeen(Shape):
 
 @server_event("message_deleted")
 class MessageDeleted(Shape):
-    """A message was deleted (its text is gone for good)."""
+    """A message was deleted (its text is gone for good), by its author or a moderator."""
 
     room: str
     id: int
+    by: str = Field(description="Who deleted it: its author, or the room's owner or a moderator")
 
 
 @server_event("room_removed")
 class RoomRemoved(Shape):
-    """Your membership of the room ended; your connections no longer have it open."""
+    """Your membership of the room ended (you left it, or were kicked or banned); your
+    connections no longer have it open or watched."""
 
     room: str
+    banned: bool | SkipJsonSchema[None] = Field(
+        None,
+        description="true: you were banned; you cannot join or read the room until unbanned "
+        "(absent otherwise)",
+    )
 
 
 @server_event("presence_changed")
@@ -227,21 +238,31 @@ class JoinAck(Ack):
     room: str
     online: list[str] = Field(description="Who has the room open, the joiner included")
     seen: dict[str, int] = Field(description="Members' last read ids")
+    role: Role | None = Field(description="Your role in the room; null in a direct room")
 
 
-@client_event("joined_room", ack=JoinAck, errors=("not_found",))
+@client_event("joined_room", ack=JoinAck, errors=("not_found", "limit_reached"))
 class JoinRoom(Payload):
     """Open a room ({room}) or a direct room ({peer}); replays what you lack as
-    rejoin_room."""
+    rejoin_room. A name not taken yet makes a room, which you own (private: true makes
+    it private)."""
 
     room: RoomName | None = None
     peer: Username | None = None
     last_id: MessageId | None = Field(None, description="The newest id you already have")
+    private: bool | None = Field(
+        None,
+        description="true: the room this join makes is private (its members only; "
+        "invite others). Joining a private room you are a member of with it is a plain "
+        "join; naming a public room with it is invalid_payload",
+    )
 
     @model_validator(mode="after")
     def _one_target(self):
         if (self.room is None) == (self.peer is None):
             raise refuse("give either room or peer")
+        if self.private and (self.peer is not None or rules.direct_participants(self.room)):
+            raise refuse("private: a direct room cannot be private")
         return self
 
 

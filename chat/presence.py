@@ -83,6 +83,10 @@ class Connection:
     peers: set[int] = field(default_factory=set)  # direct peers whose presence it hears
     # Per-connection state of the event budgets (ratelimit.Budgets), made on first use.
     budgets: dict = field(default_factory=dict)
+    # How many times a membership of each room ended while this connection was open (the
+    # drop_room control action): a join or watch_rooms in flight compares it before and
+    # after, so it never opens or watches a room whose drop it missed.
+    drops: dict[str, int] = field(default_factory=dict)
 
 
 class Presence:

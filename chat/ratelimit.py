@@ -214,6 +214,9 @@ EVENT_BUDGETS: dict[str, Budget | None] = {
     "edit_message": Budget(30, 1),
     "delete_message": Budget(30, 1),
     "react": Budget(30, 1),
+    "moderate": Budget(30, 1),  # as edits
+    "invite": Budget(30, 1),
+    "set_topic": Budget(30, 1),
     "load_history": Budget(30, 2),
     "refused": Budget(30, 1),  # unknown and reserved event names
     "read_bytes": Budget(4_000_000, 250_000),

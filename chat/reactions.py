@@ -17,7 +17,8 @@ from chat.errors import Failure, not_found
 from chat.payloads import MessageId, RoomName
 from chat.presence import Connection, OpenRoom
 from chat.protocol import Ack, Payload, Shape, client_event, refuse, rule, server_event
-from chat.sql import P, messages, reactions, users
+from chat.rules import NOT_A_MEMBER
+from chat.sql import P, memberships, messages, reactions, users
 from models import utcnow
 
 # A bound checked before the emoji library: the longest emoji is 10 code points.
@@ -98,6 +99,9 @@ class React(Payload):
 _LIVE_MESSAGE = exists().where(
     messages.c.id == P("mid"), messages.c.room_id == P("rid"), messages.c.deleted.is_(False)
 )
+# The reacting user is a member of the room: checked in the statement that writes, so a
+# kick or ban on another process has the last word over this connection's open room.
+_AM_MEMBER = exists().where(memberships.c.room_id == P("rid"), memberships.c.user_id == P("uid"))
 _SAME_EMOJI = (reactions.c.message_id == P("mid"), reactions.c.emoji == P("emoji"))
 _MINE = exists().where(*_SAME_EMOJI, reactions.c.user_id == P("uid"))
 _KINDS = (
@@ -119,17 +123,20 @@ _ADD = sql.per_dialect(
                 P("now", type_=reactions.c.created_at.type),
             ).where(
                 _LIVE_MESSAGE,
+                _AM_MEMBER,
                 exists().where(*_SAME_EMOJI) | (_KINDS < rules.MAX_REACTION_KINDS),
             ),
         )
         .on_conflict_do_nothing()
     )
 )
-_REMOVE = reactions.delete().where(*_SAME_EMOJI, reactions.c.user_id == P("uid"), _LIVE_MESSAGE)
+_REMOVE = reactions.delete().where(
+    *_SAME_EMOJI, reactions.c.user_id == P("uid"), _LIVE_MESSAGE, _AM_MEMBER
+)
 _REMOVE_MINE = reactions.delete().where(*_SAME_EMOJI, reactions.c.user_id == P("uid"))
 # Why nothing changed: the message is gone, the reaction was already there (or not), or
 # the message holds as many kinds as it may.
-_STATE = select(messages.c.deleted, _MINE.label("mine")).where(
+_STATE = select(messages.c.deleted, _MINE.label("mine"), _AM_MEMBER.label("member")).where(
     messages.c.id == P("mid"), messages.c.room_id == P("rid")
 )
 _THIS_EMOJI = reactions.alias("this_emoji")
@@ -170,6 +177,8 @@ def react(me: Connection, room: OpenRoom, payload: React) -> dict | Failure:
         changed = sql.run(_REMOVE, **mine).rowcount == 1
     if not changed:
         state = sql.run(_STATE, **mine).first()
+        if state is not None and not state.member:
+            return NOT_A_MEMBER
         if state is None or state.deleted:
             return not_found(f"no message {payload.id} in this room")
         if payload.on and not state.mine:

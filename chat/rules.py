@@ -20,6 +20,8 @@ DIRECTORY_SIZE = 50
 MAX_REACTION_KINDS = 20  # distinct emoji on one message
 MAX_REACTION_USERS = 100  # users named per emoji (the count says how many in all)
 EXCERPT_LENGTH = 120  # code points of the original a reply shows
+MAX_TOPIC_LENGTH = 250  # code points of a room's topic
+MAX_REASON_LENGTH = 250  # code points of a moderation action's reason
 MAX_ID = 2**31 - 1  # PostgreSQL integer columns stop here
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256  # a bound on hashing work, not a policy
@@ -156,11 +158,53 @@ def other_participant(room: str, username: str) -> str:
     return second if first == username.lower() else first
 
 
-def can_read(room: str, username: str) -> bool:
-    """Whether this user may read the room: any public room, or a direct room of theirs.
-    The one rule sockets, routes and pages call."""
+# --- who may read and open a room ----------------------------------------------------
+
+ROLES = ("owner", "moderator", "member")
+MODERATORS = ("owner", "moderator")  # the roles that moderate a room
+
+
+def can_read(room: str, username: str, kind: str | None, member: bool, banned: bool) -> bool:
+    """Whether this user may read the room: the one read rule, which history, search,
+    mentions, the member list and pages all call (``rooms.access`` reads what it needs
+    in one query; ``rooms.READABLE`` says the same in SQL, for lists across rooms).
+
+    ``kind`` is the room's (None: no such room), ``member`` whether the user is one,
+    ``banned`` whether they are banned from it. A direct room: its two users. A public
+    room: anyone not banned. A private room: its members. A room that does not exist:
+    nobody (so a private room's name reads the same whether or not it exists).
+    """
     participants = direct_participants(room)
-    return participants is None or username.lower() in participants
+    if participants is not None:
+        return kind == "direct" and username.lower() in participants
+    if kind is None or banned:
+        return False
+    return kind == "public" or member
+
+
+def can_open(room: str, username: str, kind: str | None, member: bool, banned: bool) -> bool:
+    """Whether ``joined_room`` may open the room (and a page show it): as ``can_read``,
+    except that a room that does not exist yet may be opened, since a join creates it
+    (a direct room: by one of its two users)."""
+    participants = direct_participants(room)
+    if participants is not None:
+        return username.lower() in participants
+    return kind is None or can_read(room, username, kind, member, banned)
+
+
+def can_moderate(role: str | None) -> bool:
+    """Whether a member of this role deletes others' messages, kicks, bans, unbans and
+    sets the topic (promote and demote: the owner only)."""
+    return role in MODERATORS
 
 
 NOT_YOURS = Failure("forbidden", "this direct room belongs to two other users")
+# An event of a room whose membership ended (a kick or ban on another process) while this
+# connection still had it open: the drop_room control action closes it here too.
+NOT_A_MEMBER = Failure("not_in_room", "you are no longer a member of this room")
+
+
+def not_readable(room: str) -> Failure:
+    """The refusal of a room this user may not read: the same whether it is private,
+    banned to them or does not exist."""
+    return Failure("forbidden", f"there is no room {room} that you may read")

@@ -46,7 +46,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 
 from chat import rooms, rules, sql
 from chat.errors import Failure, invalid, rate_limited
-from chat.history import message_dicts, readable_room
+from chat.history import message_dicts
 from chat.payloads import Message, MessageId, RoomName, Username
 from chat.protocol import Shape, refuse, rule
 from chat.ratelimit import moving_window
@@ -262,11 +262,11 @@ def search(user_id: int, username: str, query: SearchQuery) -> dict | Failure:
     up_to = rules.MAX_ID if query.before_id is None else query.before_id - 1
     params: dict = {"up_to": up_to}
     if query.room is not None:
-        found = readable_room(username, query.room)
+        found = rooms.readable(query.room, rooms.UserRef(user_id, username))
         if isinstance(found, Failure):
             return found
-        params["rooms"] = [found[0]]
-    else:
+        params["rooms"] = [found.id]
+    else:  # the user's rooms (a banned user holds no membership of that room)
         params["rooms"] = sql.run(_ROOMS_OF, uid=user_id).scalars().all()
         if not params["rooms"]:
             return {"messages": [], "has_more": False}

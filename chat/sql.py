@@ -14,6 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
     EVENTS_BIND,
+    AuditEntry,
+    Ban,
     Membership,
     Mention,
     Message,
@@ -33,6 +35,7 @@ users, sessions, rooms, memberships, messages, mentions, reactions = (
     Mention.__table__,
     Reaction.__table__,
 )
+bans, audit = Ban.__table__, AuditEntry.__table__
 
 P = bindparam  # statements take their values as named parameters
 

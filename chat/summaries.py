@@ -76,6 +76,7 @@ _COUNTED = (
         sql.rooms.c.id.label("room_id"),
         sql.rooms.c.name.label("room"),
         sql.rooms.c.kind,
+        sql.rooms.c.topic,
         _UNREAD.label("unread"),
         _MENTIONS.label("mentions"),
         _NEWEST_ID.label("newest"),
@@ -89,7 +90,14 @@ def _with_newest(counted):
     ranked = counted.subquery()
     found = ranked.outerjoin(messages, messages.c.id == ranked.c.newest)
     return (
-        select(ranked.c.room, ranked.c.kind, ranked.c.unread, ranked.c.mentions, *MESSAGE_COLUMNS)
+        select(
+            ranked.c.room,
+            ranked.c.kind,
+            ranked.c.topic,
+            ranked.c.unread,
+            ranked.c.mentions,
+            *MESSAGE_COLUMNS,
+        )
         .select_from(found)
         .order_by(ranked.c.newest.desc().nulls_last(), ranked.c.room)  # most recently active first
     )
@@ -100,8 +108,9 @@ _SUMMARY_OF_ONE = _with_newest(_COUNTED.where(sql.rooms.c.id == P("rid")))
 
 
 def room_summaries(user_id: int, username: str, room_id: int | None = None) -> list[dict]:
-    """The user's rooms (or one of them) with unread counts, their newest message and, for
-    a direct room, the peer: [{room, kind, unread, mentions, last_message, peer?}], plus
+    """The user's rooms (or one of them) with unread counts, their topic, their newest
+    message and, for a direct room, the peer: [{room, kind, unread, mentions, topic,
+    last_message, peer?}], plus
     ``peer_id`` for the caller's presence lookup (not part of the wire format;
     ``with_peer_online`` turns it into ``peer_online``).
 
@@ -135,6 +144,7 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
             "kind": row.kind,
             "unread": row.unread,
             "mentions": row.mentions,
+            "topic": row.topic,
             "last_message": last.get(row.id) if row.id is not None else None,
         }
         if row.kind == "direct":
@@ -212,7 +222,8 @@ def room_added(user_id: int, username: str, room_id: int, *, skip_sender: bool =
 
 def directory(prefix: object, limit: object) -> dict | Failure:
     """Public rooms whose name starts with ``prefix`` (case-insensitive), most recently
-    active first: {rooms: [{room, members, last_message_at}]}."""
+    active first: {rooms: [{room, members, topic, last_message_at}]}. Private rooms are
+    never listed."""
     if prefix is None:
         prefix = ""
     if not isinstance(prefix, str) or not rules.ROOM_PREFIX_RE.fullmatch(prefix):
@@ -230,7 +241,7 @@ def directory(prefix: object, limit: object) -> dict | Failure:
     )
     newest = _NEWEST_ID.label("newest")
     ranked = (
-        select(sql.rooms.c.name, members.label("members"), newest)
+        select(sql.rooms.c.name, members.label("members"), sql.rooms.c.topic, newest)
         .where(
             sql.rooms.c.kind == "public", func.lower(sql.rooms.c.name).like(pattern, escape="\\")
         )
@@ -239,13 +250,13 @@ def directory(prefix: object, limit: object) -> dict | Failure:
         .subquery()
     )
     rows = sql.connection().execute(
-        select(ranked.c.name, ranked.c.members, messages.c.created_at)
+        select(ranked.c.name, ranked.c.members, ranked.c.topic, messages.c.created_at)
         .outerjoin(messages, messages.c.id == ranked.c.newest)
         .order_by(ranked.c.newest.desc().nulls_last(), ranked.c.name)
     )
     return {
         "rooms": [
-            {"room": name, "members": count, "last_message_at": isoformat(created)}
-            for name, count, created in rows
+            {"room": name, "members": count, "topic": topic, "last_message_at": isoformat(created)}
+            for name, count, topic, created in rows
         ]
     }

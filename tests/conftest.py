@@ -24,7 +24,17 @@ from tests.servers import free_port
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 PASSWORD = "correct horse battery"
-TABLES = ["reactions", "mentions", "messages", "memberships", "rooms", "user_sessions", "users"]
+TABLES = [
+    "reactions",
+    "mentions",
+    "messages",
+    "room_audit",
+    "bans",
+    "memberships",
+    "rooms",
+    "user_sessions",
+    "users",
+]
 
 
 def base_config(database_url: str) -> dict:

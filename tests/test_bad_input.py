@@ -130,7 +130,7 @@ HISTORY_CASES = [
     ({"room": "r", "limit": 101}, "invalid_payload"),
     ({"room": "r", "limit": "10"}, "invalid_payload"),
     ({"room": "r", "before_id": -3}, "invalid_payload"),
-    ({"room": "never-created"}, "not_found"),
+    ({"room": "never-created"}, "forbidden"),  # as a private room of others
     ({"room": "r", "username": "bob"}, "forbidden"),
 ]
 

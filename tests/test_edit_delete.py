@@ -42,7 +42,7 @@ def test_author_deletes_and_the_text_is_gone(room, connect):
         "id": mid,
     }
     for sock in (alice, bob):
-        assert events(sock) == [("message_deleted", {"room": "r", "id": mid})]
+        assert events(sock) == [("message_deleted", {"room": "r", "id": mid, "by": "alice"})]
     carol = connect("carol")
     join(carol, "r")
     [history] = events(carol, "rejoin_room")

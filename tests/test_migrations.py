@@ -43,3 +43,17 @@ def test_models_and_migrations_agree(database_url):
         assert diff == []
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_migrations_have_one_head():
+    """Branches that each add a migration after the same parent leave two heads, and
+    `flask db upgrade` stops: the later one re-points its down_revision when they meet."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, heads

@@ -104,6 +104,7 @@ def test_a_new_direct_room_is_announced_to_the_peer(connect):
         "kind": "direct",
         "unread": 0,
         "mentions": 0,
+        "topic": None,
         "last_message": None,
         "peer": "alice",
         "peer_online": True,

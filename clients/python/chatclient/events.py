@@ -11,12 +11,15 @@ from typing import Any, Literal, NotRequired, TypedDict
 # Events a client emits (each answered by an ack).
 DELETE_MESSAGE = "delete_message"
 EDIT_MESSAGE = "edit_message"
+INVITE = "invite"
 JOINED_ROOM = "joined_room"
 LEAVE_ROOM = "leave_room"
 LOAD_HISTORY = "load_history"
 MARK_SEEN = "mark_seen"
+MODERATE = "moderate"
 REACT = "react"
 SEND_MESSAGE = "send_message"
+SET_TOPIC = "set_topic"
 TYPING_STATUS = "typing_status"
 WATCH_ROOMS = "watch_rooms"
 
@@ -34,18 +37,22 @@ RECIEVE_MESSAGE = "recieve_message"
 REJOIN_ROOM = "rejoin_room"
 ROOM_ADDED = "room_added"
 ROOM_REMOVED = "room_removed"
+ROOM_UPDATED = "room_updated"
 SIGNED_OUT = "signed_out"
 TYPING_ON = "typing_on"
 
 CLIENT_EVENTS = (
     DELETE_MESSAGE,
     EDIT_MESSAGE,
+    INVITE,
     JOINED_ROOM,
     LEAVE_ROOM,
     LOAD_HISTORY,
     MARK_SEEN,
+    MODERATE,
     REACT,
     SEND_MESSAGE,
+    SET_TOPIC,
     TYPING_STATUS,
     WATCH_ROOMS,
 )
@@ -63,6 +70,7 @@ SERVER_EVENTS = (
     REJOIN_ROOM,
     ROOM_ADDED,
     ROOM_REMOVED,
+    ROOM_UPDATED,
     SIGNED_OUT,
     TYPING_ON,
 )
@@ -93,7 +101,7 @@ ErrorCode = Literal[
 
 
 class Ack(TypedDict):
-    """The success ack of typing_status."""
+    """The success ack of moderate. The success ack of typing_status."""
 
     ok: Literal[True]
 
@@ -240,6 +248,31 @@ class HistoryAck(TypedDict):
     has_newer: bool
 
 
+class Invite(TypedDict):
+    """Make a user a member of the room (any member of a private room; the owner or a moderator
+    of a public one); they get room_added. The payload of invite.
+    """
+
+    #: Optional; compared case-insensitively with the connection's user, and the event
+    #: is refused (forbidden) when it differs. Never changes who speaks.
+    username: NotRequired[str | None]
+
+    #: A public room (1-64 of A-Z a-z 0-9 - _ .) or a direct room dm:<a>:<b> (both
+    #: usernames lower-cased and sorted)
+    room: str
+    target: str
+
+
+class InviteAck(TypedDict):
+    """The success ack of invite."""
+
+    ok: Literal[True]
+    room: str
+
+    #: The invited user, as registered
+    username: str
+
+
 class JoinAck(TypedDict):
     """The success ack of joined_room."""
 
@@ -252,10 +285,14 @@ class JoinAck(TypedDict):
     #: Members' last read ids
     seen: dict[str, int]
 
+    #: Your role in the room; null in a direct room
+    role: Literal["owner", "moderator", "member"] | None
+
 
 class JoinRoom(TypedDict):
-    """Open a room ({room}) or a direct room ({peer}); replays what you lack as rejoin_room.
-    The payload of joined_room.
+    """Open a room ({room}) or a direct room ({peer}); replays what you lack as rejoin_room. A
+    name not taken yet makes a room, which you own (private: true makes it private). The
+    payload of joined_room.
     """
 
     #: Optional; compared case-insensitively with the connection's user, and the event
@@ -266,6 +303,11 @@ class JoinRoom(TypedDict):
 
     #: The newest id you already have
     last_id: NotRequired[int | None]
+
+    #: true: the room this join makes is private (its members only; invite others).
+    #: Joining a private room you are a member of with it is a plain join; naming a
+    #: public room with it is invalid_payload
+    private: NotRequired[bool | None]
 
 
 class LeaveAck(TypedDict):
@@ -339,10 +381,15 @@ class Mentioned(TypedDict):
 
 
 class MessageDeleted(TypedDict):
-    """A message was deleted (its text is gone for good). Carried by message_deleted."""
+    """A message was deleted (its text is gone for good), by its author or a moderator. Carried
+    by message_deleted.
+    """
 
     room: str
     id: int
+
+    #: Who deleted it: its author, or the room's owner or a moderator
+    by: str
 
 
 class MessagesSeen(TypedDict):
@@ -351,6 +398,29 @@ class MessagesSeen(TypedDict):
     room: str
     username: str
     message_id: int
+
+
+class Moderate(TypedDict):
+    """As the room's owner or a moderator: delete anyone's message (id), kick, ban or unban a
+    user (target); as its owner: promote a member to moderator or demote one back (target).
+    Recorded in the room's audit. The payload of moderate.
+    """
+
+    #: Optional; compared case-insensitively with the connection's user, and the event
+    #: is refused (forbidden) when it differs. Never changes who speaks.
+    username: NotRequired[str | None]
+
+    #: A public room (1-64 of A-Z a-z 0-9 - _ .) or a direct room dm:<a>:<b> (both
+    #: usernames lower-cased and sorted)
+    room: str
+    action: Literal["delete", "kick", "ban", "unban", "promote", "demote"]
+
+    #: The user acted on (kick, ban, unban, promote, demote)
+    target: NotRequired[str | None]
+
+    #: The message to delete (delete)
+    id: NotRequired[int | None]
+    reason: NotRequired[str | None]
 
 
 class PresenceChanged(TypedDict):
@@ -430,13 +500,16 @@ class RoomAdded(TypedDict):
     """
 
     room: str
-    kind: Literal["public", "direct"]
+    kind: Literal["public", "private", "direct"]
 
     #: Others' undeleted messages newer than your last read id
     unread: int
 
     #: Your mentions in undeleted messages newer than your last read id
     mentions: int
+
+    #: The room's topic; null when it has none
+    topic: str | None
     last_message: Message | None
 
     #: direct rooms: the other user
@@ -447,20 +520,39 @@ class RoomAdded(TypedDict):
 
 
 class RoomPerson(TypedDict):
-    """Someone opened the room (was not online in it before) or closed it everywhere. Carried
-    by join_room_announcement. Carried by leave_room_announcement.
+    """Someone opened the room (was not online in it before) or closed it everywhere; or became
+    a member of it, or stopped being one (``membership``). Carried by
+    join_room_announcement. Carried by leave_room_announcement.
     """
 
     room: str
     username: str
 
+    #: true: a change of membership (this join made them a member; their membership
+    #: ended), which pages show as 'joined'/'left'; false: they only opened or closed
+    #: the room
+    membership: bool
+
 
 class RoomRemoved(TypedDict):
-    """Your membership of the room ended; your connections no longer have it open. Carried by
-    room_removed.
+    """Your membership of the room ended (you left it, or were kicked or banned); your
+    connections no longer have it open or watched. Carried by room_removed.
     """
 
     room: str
+
+    #: true: you were banned; you cannot join or read the room until unbanned (absent
+    #: otherwise)
+    banned: NotRequired[bool]
+
+
+class RoomUpdated(TypedDict):
+    """The room's topic changed (set or cleared). Carried by room_updated."""
+
+    room: str
+
+    #: null: the room has no topic any more
+    topic: str | None
 
 
 class SeenAck(TypedDict):
@@ -501,6 +593,24 @@ class SendMessage(TypedDict):
     reply_to: NotRequired[int | None]
 
 
+class SetTopic(TypedDict):
+    """As the room's owner or a moderator, set (or, empty, clear) its topic; the room's open
+    and watching connections get room_updated. The payload of set_topic.
+    """
+
+    #: Optional; compared case-insensitively with the connection's user, and the event
+    #: is refused (forbidden) when it differs. Never changes who speaks.
+    username: NotRequired[str | None]
+
+    #: A public room (1-64 of A-Z a-z 0-9 - _ .) or a direct room dm:<a>:<b> (both
+    #: usernames lower-cased and sorted)
+    room: str
+
+    #: Trimmed, up to 250 code points, no control characters but newline and tab
+    #: (longer: too_long); empty clears the topic
+    topic: str
+
+
 class SignedOut(TypedDict):
     """This connection's sign-in ended; the server disconnects it next. Carried by signed_out."""
 
@@ -509,13 +619,16 @@ class Summary(TypedDict):
     """A room of the user's, at a glance. Part of WatchAck."""
 
     room: str
-    kind: Literal["public", "direct"]
+    kind: Literal["public", "private", "direct"]
 
     #: Others' undeleted messages newer than your last read id
     unread: int
 
     #: Your mentions in undeleted messages newer than your last read id
     mentions: int
+
+    #: The room's topic; null when it has none
+    topic: str | None
     last_message: Message | None
 
     #: direct rooms: the other user
@@ -523,6 +636,16 @@ class Summary(TypedDict):
 
     #: direct rooms: whether the peer has any connection
     peer_online: NotRequired[bool]
+
+
+class TopicAck(TypedDict):
+    """The success ack of set_topic."""
+
+    ok: Literal[True]
+    room: str
+
+    #: The topic now; null when it has none
+    topic: str | None
 
 
 class TypingOn(TypedDict):
@@ -576,7 +699,9 @@ JoinedRoomAck = JoinAck
 LeaveRoomAck = LeaveAck
 LoadHistoryAck = HistoryAck
 MarkSeenAck = SeenAck
+ModerateAck = Ack
 SendMessageAck = SendAck
+SetTopicAck = TopicAck
 TypingStatusAck = Ack
 WatchRoomsAck = WatchAck
 
@@ -595,6 +720,7 @@ SERVER_EVENT_TYPES: dict[str, Any] = {
     REJOIN_ROOM: RejoinRoom,
     ROOM_ADDED: RoomAdded,
     ROOM_REMOVED: RoomRemoved,
+    ROOM_UPDATED: RoomUpdated,
     SIGNED_OUT: SignedOut,
     TYPING_ON: TypingOn,
 }
@@ -602,12 +728,15 @@ SERVER_EVENT_TYPES: dict[str, Any] = {
 ACK_TYPES: dict[str, Any] = {
     DELETE_MESSAGE: DeleteAck,
     EDIT_MESSAGE: EditAck,
+    INVITE: InviteAck,
     JOINED_ROOM: JoinAck,
     LEAVE_ROOM: LeaveAck,
     LOAD_HISTORY: HistoryAck,
     MARK_SEEN: SeenAck,
+    MODERATE: Ack,
     REACT: ReactAck,
     SEND_MESSAGE: SendAck,
+    SET_TOPIC: TopicAck,
     TYPING_STATUS: Ack,
     WATCH_ROOMS: WatchAck,
 }
@@ -615,12 +744,15 @@ ACK_TYPES: dict[str, Any] = {
 PAYLOAD_TYPES: dict[str, Any] = {
     DELETE_MESSAGE: DeleteMessage,
     EDIT_MESSAGE: EditMessage,
+    INVITE: Invite,
     JOINED_ROOM: JoinRoom,
     LEAVE_ROOM: LeaveRoom,
     LOAD_HISTORY: LoadHistory,
     MARK_SEEN: MarkSeen,
+    MODERATE: Moderate,
     REACT: React,
     SEND_MESSAGE: SendMessage,
+    SET_TOPIC: SetTopic,
     TYPING_STATUS: TypingStatus,
     WATCH_ROOMS: WatchRooms,
 }
