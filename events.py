@@ -10,18 +10,14 @@ failures as ``chat_error`` instead.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import time
 
 import flask_socketio
-import redis
 from flask import current_app, request
 from flask_socketio import SocketIO, join_room
-from flask_socketio import leave_room as leave_socket_room
-from sqlalchemy.exc import SQLAlchemyError
 
+import connections
 import wire
 import ws
 from chat import (
@@ -36,15 +32,13 @@ from chat import (
     summaries,
 )
 from chat.errors import (
-    UNAVAILABLE_DB,
-    UNAVAILABLE_QUEUE,
     Failure,
     forbidden,
     invalid,
 )
 from chat.identity import IDENTIFIED_SOCKET, socket_user
 from chat.moderation import Invite, Moderate, SetTopic
-from chat.outbox import message_channel, open_channel, peer_channel, user_channel
+from chat.outbox import user_channel
 from chat.payloads import (
     DeleteMessage,
     EditMessage,
@@ -60,7 +54,7 @@ from chat.presence import Connection, OpenRoom, Presence, RedisPresence
 from chat.protocol import CLIENT_EVENTS, parse
 from chat.ratelimit import EVENT_BUDGETS, Budgets, moving_window
 from chat.reactions import React
-from models import database_unavailable, db
+from models import db
 
 log = logging.getLogger(__name__)
 socketio = SocketIO()
@@ -90,12 +84,10 @@ def init_app(app) -> None:
     app.extensions["message_limit"] = moving_window(cfg["RATE_LIMIT"], shared, channel, "messages")
     budgets = cfg.get("EVENT_BUDGETS")  # tests may give their own ({} for none)
     app.extensions["budgets"] = Budgets(EVENT_BUDGETS if budgets is None else budgets)
-    control = wire.Control(shared, channel, socketio.start_background_task, socketio.sleep)
-    control.on("drop_room", _drop_room(app))
-    control.on("sign_out", _sign_out(app))
-    app.extensions["control"] = control
-    if isinstance(socketio.server.manager, wire.QueueManager):
-        socketio.server.manager.on_recovered = functools.partial(_resync, app)
+    app.extensions["control"] = wire.Control(
+        shared, channel, socketio.start_background_task, socketio.sleep
+    )
+    connections.install(app, socketio)
     outbox.init_app(app, _deliver)
     app.teardown_appcontext(sql.close)
     wire.install(socketio.server, HANDLED_EVENTS)
@@ -167,41 +159,16 @@ def on_error(error: Exception) -> dict | bool:
     outbox.drop()
     db.session.rollback()
     event = request.event.get("message")
-    outage = _outage_of(error)
+    outage = wire.outage_of(error)
     if outage is None:
         log.exception("event %r failed", event)
     else:
-        _log_outage(event, error)
+        wire.log_outage(log, event, error)
     if event == "connect":
         return False  # refuse: an identity that could not be checked is no identity
     if outage is not None:
         return _reply(outage)
     return _reply(Failure("internal_error", "the server failed to handle this event"))
-
-
-def _outage_of(error: Exception) -> Failure | None:
-    """The answer for a database or Redis that cannot be reached, or None (a bug)."""
-    if isinstance(error, SQLAlchemyError) and database_unavailable(error):
-        return UNAVAILABLE_DB
-    if isinstance(error, redis.RedisError):
-        return UNAVAILABLE_QUEUE
-    return None
-
-
-# One traceback per outage: the first failure logs it, the ones that follow within
-# OUTAGE_QUIET seconds of the previous one a line each (every event fails alike then).
-OUTAGE_QUIET = 30.0
-_last_outage = {"at": -OUTAGE_QUIET}
-
-
-def _log_outage(event: str | None, error: Exception) -> None:
-    now = time.monotonic()
-    quiet = now - _last_outage["at"] > OUTAGE_QUIET
-    _last_outage["at"] = now
-    if quiet:
-        log.exception("event %r failed: the database or Redis is unreachable", event)
-    else:
-        log.warning("event %r failed: still unreachable (%s)", event, type(error).__name__)
 
 
 # --- connection ----------------------------------------------------------------------
@@ -222,7 +189,7 @@ def connect(auth_data=None):
     join_room(user_channel(user.id))
     presence.arrive(Connection(request.sid, user.id, user.username, user.session_id))
     outbox.flush()
-    _start_background_tasks(current_app._get_current_object())
+    connections.start_background_tasks(current_app._get_current_object())
 
 
 @socketio.on("disconnect")
@@ -230,27 +197,6 @@ def disconnect(*_reason):
     """Counts as leave_room for every room of this connection."""
     presence.depart(request.sid)
     outbox.flush()
-
-
-def _start_background_tasks(app) -> None:
-    """Presence heartbeats and the control listener, started on the first connect (so CLI
-    commands and idle imports run no background task)."""
-    if app.extensions.get("background_started"):
-        return
-    app.extensions["background_started"] = True
-    shared = app.extensions["presence"]
-    if isinstance(shared, RedisPresence):
-
-        def beat():
-            while True:
-                socketio.sleep(shared.ttl / 3)
-                try:
-                    shared.heartbeat()
-                except redis.RedisError:
-                    log.warning("presence heartbeat failed; retrying", exc_info=True)
-
-        socketio.start_background_task(beat)
-    app.extensions["control"].start()
 
 
 # --- events --------------------------------------------------------------------------
@@ -261,17 +207,7 @@ def joined_room(me: Connection, payload: JoinRoom):
     """Client sends {room} or {peer}, optional last_id and private; joins it (making it
     when new), acks {room, online, seen, role} and sends rejoin_room with the history the
     client lacks."""
-    return membership.join(me, payload, _subscribe, _unsubscribe)
-
-
-def _subscribe(room: str) -> None:
-    join_room(open_channel(room))
-    join_room(message_channel(room))
-
-
-def _unsubscribe(room: str) -> None:
-    leave_socket_room(open_channel(room))
-    leave_socket_room(message_channel(room))
+    return membership.join(me, payload, connections.subscribe, connections.unsubscribe)
 
 
 @chat_event
@@ -286,25 +222,8 @@ def watch_rooms(me: Connection, payload: WatchRooms):
     # A membership that ended while the list was read (a kick, a ban) stays unwatched.
     dropped = {room for room, n in list(me.drops.items()) if drops.get(room, 0) != n}
     found = [s for s in found if s["room"] not in dropped]
-    _watch(me, found)
+    connections.watch(me, found)
     return {"rooms": summaries.with_peer_online(found)}
-
-
-def _watch(me: Connection, found: list[dict]) -> None:
-    """Put the connection into the message channels of these rooms and the presence
-    channels of their direct peers, and out of those it no longer belongs to."""
-    names = {s["room"] for s in found}
-    for room in names - me.watching:
-        join_room(message_channel(room))
-    for room in me.watching - names:  # no longer a member
-        if room not in me.rooms:
-            leave_socket_room(message_channel(room))
-    peers = {s["peer_id"] for s in found if s.get("peer_id")}
-    for peer in peers - me.peers:
-        join_room(peer_channel(peer))
-    for peer in me.peers - peers:  # their direct room was removed
-        leave_socket_room(peer_channel(peer))
-    me.watches, me.watching, me.peers = True, names, peers
 
 
 @chat_event(in_room=True)
@@ -387,7 +306,7 @@ def mark_seen(me: Connection, payload: MarkSeen, room: OpenRoom):
 def leave_room(me: Connection, payload: LeaveRoom, room: OpenRoom):
     """Client sends {room}; closes it on this connection (a watched room stays watched)
     and tells the others when this was the user's last connection with it open."""
-    _close_room(presence.current(), me, room.name, keep_watching=True)
+    connections.close_room(presence.current(), me, room.name, keep_watching=True)
     return {"room": room.name}
 
 
@@ -401,71 +320,6 @@ def reserved_event(event: str, *_args):
 def unknown_event(event: str, *_args):
     """Any other event is refused, so a client never waits for an ack that cannot come."""
     return _reply(invalid(f"unknown event {event!r}"), event)
-
-
-# --- actions on a user's connections in every process --------------------------------
-
-
-def _close_room(
-    presence_: Presence, me: Connection, room: str, keep_watching: bool, announce: bool = True
-) -> None:
-    server = socketio.server
-    server.leave_room(me.sid, open_channel(room), namespace="/")
-    if not (keep_watching and room in me.watching):
-        server.leave_room(me.sid, message_channel(room), namespace="/")
-        me.watching.discard(room)
-    if presence_.leave(me.sid, room) and announce:
-        socketio.emit(
-            "leave_room_announcement",
-            {"room": room, "username": me.username, "membership": False},
-            to=open_channel(room),
-        )
-
-
-def _drop_room(app):
-    """{do: drop_room, user, room}: the user's connections here stop having the room open
-    or watched (their membership ended: they left, or were kicked or banned, which
-    membership.removed announced already). Each counts the drop, so a join or watch_rooms
-    of theirs in flight does not open the room again."""
-
-    def apply(action: dict) -> None:
-        shared = app.extensions["presence"]
-        room = action["room"]
-        for sid in shared.sids_of(action["user"]):
-            connection = shared.identity(sid)
-            if connection is not None:
-                connection.drops[room] = connection.drops.get(room, 0) + 1
-                _close_room(shared, connection, room, False, announce=False)
-
-    return apply
-
-
-def _sign_out(app):
-    """{do: sign_out, user, session}: signed_out to the connections of one browser
-    session (or, with None, of every session and token of the user) here, which are then
-    disconnected; their cached identities are forgotten."""
-
-    def apply(action: dict) -> None:
-        app.extensions["identity_cache"].forget(action["user"], action.get("session"))
-        for sid in app.extensions["presence"].sids_of(action["user"], action.get("session")):
-            socketio.emit("signed_out", {}, to=sid, ignore_queue=True)
-            socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
-
-    return apply
-
-
-def _resync(app) -> None:
-    """Redis is back: broadcasts from other processes were lost meanwhile, so every
-    connection here is closed; clients reconnect and join with their last_id, which
-    replays exactly what they missed. Presence is written back at once."""
-    shared = app.extensions["presence"]
-    sids = shared.all_sids()
-    log.warning("Redis is back: closing %d connections so they catch up", len(sids))
-    if isinstance(shared, RedisPresence):
-        with contextlib.suppress(redis.RedisError):
-            shared.heartbeat()
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
 
 
 def close_every_connection(seconds: float = 3.0) -> int:

@@ -23,8 +23,10 @@ import redis
 import socketio as socketio_server
 from engineio import payload as engineio_payload
 from socketio import packet as socketio_packet
+from sqlalchemy.exc import SQLAlchemyError
 
-from chat.errors import Failure, invalid, rate_limited
+from chat.errors import UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure, invalid, rate_limited
+from models import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +297,34 @@ def close_every_connection(server, seconds: float) -> int:
     while pending and time.monotonic() < deadline:
         server.sleep(0.05)
     return len(sids)
+
+
+# --- outages ------------------------------------------------------------------------
+
+
+def outage_of(error: Exception) -> Failure | None:
+    """The answer for a database or Redis that cannot be reached, or None (a bug)."""
+    if isinstance(error, SQLAlchemyError) and database_unavailable(error):
+        return UNAVAILABLE_DB
+    if isinstance(error, redis.RedisError):
+        return UNAVAILABLE_QUEUE
+    return None
+
+
+# One traceback per outage: the first failure logs it, the ones that follow within
+# OUTAGE_QUIET seconds of the previous one a line each (every event fails alike then).
+OUTAGE_QUIET = 30.0
+_last_outage = {"at": -OUTAGE_QUIET}
+
+
+def log_outage(logger, event: str | None, error: Exception) -> None:
+    now = time.monotonic()
+    quiet = now - _last_outage["at"] > OUTAGE_QUIET
+    _last_outage["at"] = now
+    if quiet:
+        logger.exception("event %r failed: the database or Redis is unreachable", event)
+    else:
+        logger.warning("event %r failed: still unreachable (%s)", event, type(error).__name__)
 
 
 class Control:
