@@ -14,7 +14,18 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 import auth
-from chat import accounts, membership, mentions, moderation, outbox, rooms, rules, search, summaries
+from chat import (
+    accounts,
+    attachments,
+    membership,
+    mentions,
+    moderation,
+    outbox,
+    rooms,
+    rules,
+    search,
+    summaries,
+)
 from chat.errors import HTTP_STATUS, Failure, invalid
 from chat.history import history
 from chat.identity import bearer_token
@@ -236,6 +247,25 @@ def my_mentions():
             return json_error(value)
     page = mentions.mentions_page(_me().id, before_id, limit)
     return json_error(page) if isinstance(page, Failure) else page
+
+
+# --- attachments ---------------------------------------------------------------------
+
+
+@bp.post("/rooms/<room>/attachments")
+def upload_attachment(room: str):
+    """multipart/form-data with the field ``file`` -> 201 {attachment}: your upload to
+    this room (you are a member), waiting for send_message's attachments. 413 too_large
+    past MAX_UPLOAD_MB, 409 limit_reached past UPLOAD_QUOTA_MB, 400 for an empty file or a
+    broken image, 403 forbidden for a non-member, 404 for a room that does not exist."""
+    if not rules.is_room_name(room):
+        return json_error(invalid(f"room: must be a room name ({rules.ROOM_RULE})"))
+    found = attachments.upload(_me().id, _me().username, room, request.environ)
+    if isinstance(found, Failure):
+        response, status = json_error(found)
+        # Whatever of the body is still unread is not worth reading: the connection ends.
+        return response, status, {"Connection": "close"}
+    return {"attachment": found}, 201
 
 
 # --- search --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import auth
 import config
 import events
 import views
-from chat import outbox, search, summaries
+from chat import attachments, outbox, search, storage, summaries
 from chat.errors import CODE_OF_STATUS, UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure
 from chat.identity import IDENTIFIED_SOCKET
 from models import EVENTS_BIND, configure_sqlite, database_unavailable, db, ping_idle_connections
@@ -39,6 +39,16 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+
+
+def content_security_policy(image_origin: str | None) -> str:
+    """The pages' CSP; images may also come from the attachment store's origin (S3
+    downloads redirect to presigned URLs there)."""
+    if not image_origin:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:;", f"img-src 'self' data: {image_origin};"
+    )
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -138,6 +148,11 @@ def _extensions(app: Flask) -> None:
     summaries.init_app(app)
     events.init_app(app)
     search.init_app(app)
+    storage.init_app(app)
+    attachments.init_app(app)
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(
+        app.extensions["storage"].origin
+    )
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # Outside the Socket.IO middleware, so sockets see the client's address too.
@@ -166,7 +181,9 @@ def _check_csrf() -> None:
 
 
 def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault(
+        "Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"]
+    )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if max_age := current_app.config["HSTS_MAX_AGE"]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from chat import rules
+
 
 def origins(value: str | None) -> list[str] | str | None:
     """CORS_ALLOWED_ORIGINS: unset means same origin only (python-engineio's None)."""
@@ -98,7 +100,25 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": flag("SESSION_COOKIE_SECURE", env("SESSION_COOKIE_SECURE")),
         # Strict-Transport-Security max-age in seconds; 0 sends no header.
         "HSTS_MAX_AGE": count("HSTS_MAX_AGE", env("HSTS_MAX_AGE")),
+        # The JSON API's bodies; an upload has its own bound (MAX_UPLOAD_MB), streamed.
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Attachments: bytes per file and per user (in MB), where they are kept (a folder,
+        # or an S3-compatible bucket), how big an image may be, and how long presigned
+        # download URLs and browsers' copies last (seconds).
+        "MAX_UPLOAD_MB": count("MAX_UPLOAD_MB", env("MAX_UPLOAD_MB"), rules.MAX_UPLOAD_MB),
+        "UPLOAD_QUOTA_MB": count("UPLOAD_QUOTA_MB", env("UPLOAD_QUOTA_MB"), rules.UPLOAD_QUOTA_MB),
+        "ATTACHMENTS_FOLDER": env("ATTACHMENTS_FOLDER")
+        or os.path.join(instance_path, "attachments"),
+        "S3_BUCKET": env("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL") or None,
+        "S3_PUBLIC_URL": env("S3_PUBLIC_URL") or None,
+        "S3_URL_SECONDS": 300,
+        "ATTACHMENT_MAX_AGE": 24 * 3600,
+        "MAX_IMAGE_PIXELS": 40_000_000,
+        # Uploads per user ("off" disables it).
+        "UPLOAD_RATE_LIMIT": "60/minute",
+        # How often each process removes expired uploads (seconds; 0: never).
+        "ATTACHMENT_SWEEP_SECONDS": 600,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # CSRF is checked by app._check_csrf (forms) and api._identify (the JSON API).
         "WTF_CSRF_CHECK_DEFAULT": False,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 
 import redis
 from flask_socketio import join_room
 from flask_socketio import leave_room as leave_socket_room
 
 import wire
+from chat import attachments
 from chat.outbox import message_channel, open_channel, peer_channel
 from chat.presence import Connection, Presence, RedisPresence
 
@@ -135,8 +137,9 @@ def _resync(app) -> None:
 
 
 def start_background_tasks(app) -> None:
-    """Presence heartbeats and the control listener, started on the first connect (so CLI
-    commands and idle imports run no background task)."""
+    """Presence heartbeats, the control listener and the sweep of expired uploads,
+    started on the first connect (so CLI commands and idle imports run no background
+    task)."""
     if app.extensions.get("background_started"):
         return
     app.extensions["background_started"] = True
@@ -153,3 +156,20 @@ def start_background_tasks(app) -> None:
 
         _socketio.start_background_task(beat)
     app.extensions["control"].start()
+    interval = app.config["ATTACHMENT_SWEEP_SECONDS"]
+    if interval:
+        _socketio.start_background_task(_sweep_uploads, app, interval)
+
+
+def _sweep_uploads(app, interval: float) -> None:
+    """Remove expired uploads every ``interval`` seconds or so (every process does: a
+    removal twice is harmless, and the jitter keeps them apart)."""
+    while True:
+        _socketio.sleep(interval * random.uniform(0.5, 1.5))
+        try:
+            with app.app_context():
+                removed = attachments.sweep()
+            if removed:
+                log.info("removed %d expired uploads", removed)
+        except Exception:
+            log.warning("sweeping expired uploads failed; trying again later", exc_info=True)

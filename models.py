@@ -1,6 +1,6 @@
 """Database models: users, their browser sessions, rooms, memberships, messages, what
-conversations add to messages (mentions, reactions), and what rooms with owners add
-(roles, bans, the moderation record)."""
+conversations add to messages (mentions, reactions), the files attached to them, and
+what rooms with owners add (roles, bans, the moderation record)."""
 
 from __future__ import annotations
 
@@ -290,6 +290,9 @@ class Message(db.Model):
     # split, unspaced scripts as bigrams), written with the body; NULL once deleted. Its
     # index is not declared here: see SEARCH_INDEX_NAMES.
     search_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # How many files the message carries, or null for none: a page reads ``attachments``
+    # only when one of its messages has any (as ``mention_names``, kept on the row).
+    attachment_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         # History pages and replay: WHERE room_id = ? AND id < / > ? ORDER BY id. On
@@ -345,4 +348,42 @@ class Reaction(db.Model):
         UniqueConstraint("message_id", "user_id", "emoji", name="uq_reactions_once"),
         # The reactions of a page of messages, in the order they were made.
         Index("ix_reactions_page", "message_id", "id"),
+    )
+
+
+class Attachment(db.Model):
+    """A file uploaded to a room: waiting for its message (``expires_at`` set), or in one
+    (``message_id`` set, ``expires_at`` null). The bytes live in the storage
+    (``chat/storage.py``) under random keys; the name is only ever shown."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    # The uploader: only they may put it in a message (and count it against their quota).
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+    )
+    # The name the uploader gave, cleaned for display (no path, no control characters).
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)  # bytes, as stored and served
+    content_type: Mapped[str] = mapped_column(String(100))  # sniffed from the bytes
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)  # images only
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # in the storage
+    thumb_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored bytes: the ETag
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the sweep removes it, files and row: 24 h after the upload while no message
+    # holds it; at once when its message is deleted; null while a live message holds it.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        # The attachments of a page of messages.
+        Index("ix_attachments_message", "message_id"),
+        # A user's quota: the sum of their files' sizes.
+        Index("ix_attachments_user", "user_id"),
+        # The sweep: what expired.
+        Index("ix_attachments_expires", "expires_at"),
     )

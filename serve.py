@@ -46,6 +46,9 @@ MAIN_GREENLET = None  # eventlet: where eventlet.wsgi.server accepts (SIGTERM en
 SIGTERM_RECEIVED = False
 DRAINED = threading.Event()  # green once patched
 DRAIN_SECONDS = 10
+# gevent: what of a refused request's body is still read (and dropped) before its
+# connection closes, so the client sees the answer (see _gevent_handler).
+DISCARD_AT_MOST = 16 * 1024 * 1024
 
 
 def _nodelay(listener):
@@ -109,14 +112,40 @@ def _gevent_handler():
       unread frame) as the next HTTP request, answers 400 on a socket already shut, and
       logs a traceback each time;
     - a request it cannot parse is one log line: pywsgi prints a traceback for client
-      input it does not classify itself (http.client's "got more than 100 headers")."""
+      input it does not classify itself (http.client's "got more than 100 headers");
+    - the unread rest of a body the app refused with ``Connection: close`` (an upload
+      past its cap or its limit) is read and dropped a little at a time, letting every
+      other connection run in between, and no more than ``DISCARD_AT_MOST``: pywsgi would
+      read it all in one go (10 MB on loopback stalled everyone ~50 ms)."""
+    import gevent
     from gevent import pywsgi
+
+    def discard_politely(body) -> None:
+        # Read rather than reset: a client still sending then reads the answer.
+        left = DISCARD_AT_MOST
+        while left > 0:
+            chunk = body.read(min(left, 64 * 1024))
+            if not chunk:
+                return
+            left -= len(chunk)
+            gevent.sleep(0)
 
     class Handler(pywsgi.WSGIHandler):
         def handle_one_response(self):
             super().handle_one_response()
             if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 self.close_connection = True
+
+        def run_application(self):
+            super().run_application()  # the answer is out
+            body = self.wsgi_input
+            if not self.close_connection or body is None or self.environ.get("HTTP_UPGRADE"):
+                return
+            if body.content_length or body.chunked_input:
+                discard_politely(body)
+                # Whatever is left goes unread: the connection closes (pywsgi's own
+                # discard skips a body whose state it does not trust).
+                body._chunked_input_error = True
 
         def _handle_client_error(self, ex):
             self.log_error("Invalid request (from %s): %.200s", self.client_address, ex)

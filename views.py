@@ -9,8 +9,9 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth import LoginForm
-from chat import accounts, rooms, rules, sql, summaries
+from chat import accounts, attachments, rooms, rules, sql, summaries
 from chat.errors import Failure
+from chat.identity import bearer_token
 
 log = logging.getLogger(__name__)
 bp = Blueprint("views", __name__)
@@ -53,6 +54,30 @@ def _chat_page(room: str | None, title: str | None, direct: bool):
     if isinstance(rooms, Failure):  # over the room-list limit: watch_rooms fills it later
         rooms = []
     return render_template("chat.html", room=room, title=title, direct=direct, rooms=rooms)
+
+
+@bp.get("/attachments/<int:attachment_id>/<name>")
+def attachment(attachment_id: int, name: str):
+    """An attachment, for readers of its room (a session cookie or a Bearer token); 404
+    for anyone else, whether or not it exists. The name is only for the browser."""
+    return _download(attachment_id, thumb=False)
+
+
+@bp.get("/attachments/<int:attachment_id>/thumb/<name>")
+def attachment_thumbnail(attachment_id: int, name: str):
+    """An image attachment's thumbnail (WebP, at most 400x400), as the attachment."""
+    return _download(attachment_id, thumb=True)
+
+
+def _download(attachment_id: int, thumb: bool):
+    token = bearer_token(request)
+    user = accounts.user_from_token(token) if token is not None else current_user
+    if user is None or not user.is_authenticated:
+        abort(404)
+    response = attachments.download(attachment_id, user.id, user.username, thumb)
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.get("/healthz")

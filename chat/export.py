@@ -4,6 +4,8 @@ differs from what the models export.
 
 - ``docs/schemas/<event>.json``: each client event's payload and each server event
   (JSON Schema 2020-12); ``docs/schemas/<event>.ack.json``: each client event's ack;
+  ``docs/schemas/http.<name>.json``: the answers of HTTP routes that carry protocol
+  models (an upload's Attachment);
 - ``docs/asyncapi.yaml``: AsyncAPI 3, the default namespace as a channel, each event a
   message, each ack a reply;
 - ``static/js/protocol.js``: the event names, limits and name rules the page uses;
@@ -24,7 +26,7 @@ from pathlib import Path
 from pydantic.json_schema import models_json_schema
 
 # Declare the core events and the features' own.
-from chat import mentions, moderation, payloads, reactions, rules  # noqa: F401
+from chat import attachments, mentions, moderation, payloads, reactions, rules  # noqa: F401
 from chat.errors import HTTP_STATUS
 from chat.protocol import CLIENT_EVENTS, COMMON_ERRORS, SERVER_EVENTS, ErrorAck
 
@@ -51,14 +53,20 @@ def _ack_schema(event) -> dict:
     }
 
 
+# HTTP answers made of the protocol's models: name -> model.
+HTTP_REPLIES = {"upload_attachment": attachments.UploadReply}
+
+
 def json_schemas() -> dict[str, dict]:
-    """File name -> schema, for every event and ack."""
+    """File name -> schema, for every event and ack, and the HTTP answers."""
     files = {}
     for name, event in sorted(CLIENT_EVENTS.items()):
         files[f"{name}.json"] = _schema(event.payload, name)
         files[f"{name}.ack.json"] = _ack_schema(event)
     for name, event in sorted(SERVER_EVENTS.items()):
         files[f"{name}.json"] = _schema(event.model, name)
+    for name, model in sorted(HTTP_REPLIES.items()):
+        files[f"http.{name}.json"] = _schema(model, f"{name} (HTTP)")
     return files
 
 
@@ -150,6 +158,11 @@ def protocol_js() -> str:
         "MAX_CLIENT_ID_LENGTH": rules.MAX_CLIENT_ID_LENGTH,
         "PAGE_SIZE": rules.PAGE_SIZE,
         "MAX_PAGE_SIZE": rules.MAX_PAGE_SIZE,
+        "MAX_ATTACHMENTS": rules.MAX_ATTACHMENTS,
+        # The defaults; a deployment may set others (the server answers 413 / 409).
+        "MAX_UPLOAD_MB": rules.MAX_UPLOAD_MB,
+        "UPLOAD_QUOTA_MB": rules.UPLOAD_QUOTA_MB,
+        "THUMBNAIL_SIZE": rules.THUMBNAIL_SIZE,
     }
     patterns = {
         "USERNAME": f"^{rules.USERNAME_PATTERN}$",

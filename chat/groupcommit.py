@@ -65,6 +65,7 @@ class NewMessage:
     created_at: datetime
     mention_names: str | None = None
     reply_to_id: int | None = None
+    attachment_count: int | None = None
     # Filled in by the commit that stores it:
     id: int | None = None
     created: bool = False
@@ -155,6 +156,7 @@ _MESSAGE_FIELDS = (
     "created_at",
     "mention_names",
     "reply_to_id",
+    "attachment_count",
     "search_text",
 )
 
@@ -195,7 +197,7 @@ def insert_messages(batch: list[NewMessage]) -> None:
     for n, item in enumerate(batch):
         created_at = to_db(item.created_at) if to_db else item.created_at
         params += [n, item.room_id, item.user_id, item.body, item.client_id, created_at]
-        params += [item.mention_names, item.reply_to_id, item.search_text]
+        params += [item.mention_names, item.reply_to_id, item.attachment_count, item.search_text]
     rows = connection.exec_driver_sql(statement, tuple(params)).all()
     by_key = {}
     anonymous: dict[tuple[int, int], list[int]] = {}

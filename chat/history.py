@@ -15,7 +15,7 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import String, and_, exists, func, or_, select
 
-from chat import reactions, rooms, rules, sql
+from chat import attachments, reactions, rooms, rules, sql
 from chat.errors import Failure, not_found, rate_limited
 from chat.payloads import LoadHistory
 from chat.presence import Connection
@@ -41,16 +41,19 @@ class Row(NamedTuple):
     deleted: bool = False
     mention_names: str | None = None
     reply_to_id: int | None = None
+    attachment_count: int | None = None
     reacted: bool = False
 
 
-def message_dict(row, room: str, username: str, reactions_=(), reply: dict | None = None) -> dict:
+def message_dict(
+    row, room: str, username: str, reactions_=(), reply: dict | None = None, files=()
+) -> dict:
     """The wire form of a message (the protocol's Message): the one serializer.
 
     ``row`` has the columns of ``sql.MESSAGE_COLUMNS``; ``username`` is its author's,
-    ``reactions_`` its reactions (``reactions.of_messages``) and ``reply`` its
-    ``reply_to`` (``reply_dict``). A deleted message shows no text, mentions, reactions or
-    original.
+    ``reactions_`` its reactions (``reactions.of_messages``), ``reply`` its ``reply_to``
+    (``reply_dict``) and ``files`` its attachments (``attachments.of_messages``). A
+    deleted message shows no text, mentions, reactions, original or files.
     """
     deleted = row.deleted
     return {
@@ -65,6 +68,7 @@ def message_dict(row, room: str, username: str, reactions_=(), reply: dict | Non
         "mentions": row.mention_names.split(" ") if row.mention_names and not deleted else [],
         "reactions": [] if deleted else list(reactions_),
         "reply_to": None if deleted else reply,
+        "attachments": [] if deleted else list(files),
     }
 
 
@@ -89,14 +93,17 @@ _ORIGINALS = select(
 
 def message_dicts(rows, room: str | None = None) -> list[dict]:
     """Messages of ``MESSAGE_COLUMNS`` rows (of ``room``, or of each row's ``room``). The
-    authors' names come from the process cache; the originals of the replies among them
-    and the reactions of those that have any are read in one query each, and only then."""
+    authors' names come from the process cache; the originals of the replies among them,
+    and the reactions and attachments of those that have any, are read in one query
+    each, and only then."""
     live = [row for row in rows if not row.deleted]
     answered = {row.reply_to_id for row in live if row.reply_to_id is not None}
     originals = {o.id: o for o in sql.run(_ORIGINALS, ids=list(answered))} if answered else {}
     names = rooms.usernames([row.user_id for row in rows] + [o.user_id for o in originals.values()])
     reacted = [row.id for row in live if row.reacted]
     found = reactions.of_messages(reacted) if reacted else {}
+    attached = [row.id for row in live if row.attachment_count]
+    files = attachments.of_messages(attached) if attached else {}
     dicts = []
     for row in rows:
         original = originals.get(row.reply_to_id) if row.reply_to_id is not None else None
@@ -110,6 +117,7 @@ def message_dicts(rows, room: str | None = None) -> list[dict]:
                 names[row.user_id],
                 found.get(row.id, ()),
                 reply,
+                files.get(row.id, ()),
             )
         )
     return dicts
@@ -124,6 +132,8 @@ def payload_size(page: list[dict]) -> int:
             size += 40 + sum(len(name) + 3 for name in r["users"])
         if m["reply_to"] is not None:
             size += 80 + len(m["reply_to"]["excerpt"] or "")
+        for f in m["attachments"]:
+            size += 200 + 3 * len(f["name"])
     return size
 
 

@@ -11,7 +11,18 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import exists, or_, select
 
-from chat import groupcommit, history, mentions, outbox, presence, rooms, rules, sql, summaries
+from chat import (
+    attachments,
+    groupcommit,
+    history,
+    mentions,
+    outbox,
+    presence,
+    rooms,
+    rules,
+    sql,
+    summaries,
+)
 from chat.errors import Failure, not_found, rate_limited
 from chat.groupcommit import find_by_client_id
 from chat.history import Row, message_dict
@@ -53,14 +64,26 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
                 return reply
         mentioned = mentions.resolve(me, room, payload.message)
         names = mentions.names(mentioned)
-        message_id, created_at, created = groupcommit.store(
-            room.id,
-            me.user_id,
-            payload.message,
-            payload.client_id,
-            mention_names=names,
-            reply_to_id=payload.reply_to,
-        )
+        files = []
+        if payload.attachments:
+            item = groupcommit.NewMessage(
+                room.id, me.user_id, payload.message, payload.client_id, utcnow(), names
+            )
+            item.reply_to_id = payload.reply_to
+            stored = attachments.store_message(item, payload.attachments)
+            if isinstance(stored, Failure):
+                limit.refund(hit)
+                return stored
+            message_id, created_at, created, files = stored
+        else:
+            message_id, created_at, created = groupcommit.store(
+                room.id,
+                me.user_id,
+                payload.message,
+                payload.client_id,
+                mention_names=names,
+                reply_to_id=payload.reply_to,
+            )
     except BaseException:
         limit.refund(hit)  # a failed send does not count
         raise
@@ -71,7 +94,7 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
     if not created:  # a retry: the first ack, no second broadcast, not counted
         limit.refund(hit)
         return ack
-    stored = Row(
+    row = Row(
         id=message_id,
         user_id=me.user_id,
         body=payload.message,
@@ -79,8 +102,9 @@ def send(me: Connection, room: OpenRoom, payload: SendMessage) -> dict | Failure
         created_at=created_at,
         mention_names=names,
         reply_to_id=payload.reply_to,
+        attachment_count=len(files) or None,
     )
-    message = message_dict(stored, room.name, me.username, (), reply)
+    message = message_dict(row, room.name, me.username, (), reply, files)
     outbox.emit("recieve_message", message, outbox.message_channel(room.name))
     mentions.record(room, message, mentioned)
     presence.typing(me, room.name, False)  # a sent message ends typing
@@ -122,6 +146,7 @@ _DELETE = (
     messages.update()
     .where(*_OWN_LIVE)
     .values(deleted=True, body=None, mention_names=None, search_text=None)
+    .returning(messages.c.attachment_count)
 )
 
 
@@ -179,11 +204,12 @@ def edit(me: Connection, room: OpenRoom, payload: EditMessage) -> dict | Failure
 
 def delete(me: Connection, room: OpenRoom, payload: DeleteMessage) -> dict | Failure:
     """Soft-delete the user's own live message: the text goes for good; the row stays so
-    ids, history and replay keep their shape. The room gets message_deleted."""
-    deleted = sql.run(_DELETE, rid=room.id, uid=me.user_id, mid=payload.id).rowcount
-    if deleted != 1:
+    ids, history and replay keep their shape, and its files are removed. The room gets
+    message_deleted."""
+    deleted = sql.run(_DELETE, rid=room.id, uid=me.user_id, mid=payload.id).first()
+    if deleted is None:
         return _why_not_own(room.id, me.user_id, payload.id)
-    _deleted(room.name, payload.id, me.username)
+    _deleted(room.name, payload.id, me.username, deleted.attachment_count)
     return {"id": payload.id}
 
 
@@ -192,6 +218,7 @@ _DELETE_ANYONES = (
     messages.update()
     .where(*_ANYONES_LIVE)
     .values(deleted=True, body=None, mention_names=None, search_text=None)
+    .returning(messages.c.attachment_count)
 )
 
 
@@ -199,13 +226,17 @@ def erase(room: OpenRoom, message_id: int, by: str) -> bool:
     """Soft-delete a live message of the room whoever wrote it (a moderator's delete, as
     ``delete`` does its author's): False when there is none. The room gets
     message_deleted, saying ``by`` whom."""
-    if sql.run(_DELETE_ANYONES, rid=room.id, mid=message_id).rowcount != 1:
+    deleted = sql.run(_DELETE_ANYONES, rid=room.id, mid=message_id).first()
+    if deleted is None:
         return False
-    _deleted(room.name, message_id, by)
+    _deleted(room.name, message_id, by, deleted.attachment_count)
     return True
 
 
-def _deleted(room: str, message_id: int, by: str) -> None:
+def _deleted(room: str, message_id: int, by: str, attachment_count: int) -> None:
+    """A message went: its files are removed once that commits, the room hears it."""
+    if attachment_count:
+        attachments.release(message_id)
     gone = {"room": room, "id": message_id, "by": by}
     outbox.emit("message_deleted", gone, outbox.message_channel(room))
 

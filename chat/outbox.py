@@ -63,6 +63,13 @@ class Control:
     action: dict
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Work that must wait for the commit (removing a deleted message's files)."""
+
+    run: Callable[[], None]
+
+
 Deliver = Callable[[Emit | Control], None]
 
 
@@ -72,6 +79,11 @@ def emit(event_name: str, payload: dict, to: str, *, skip_sender: bool = False) 
 
 def control(action: dict) -> None:
     _pending().append(Control(action))
+
+
+def after_commit(run: Callable[[], None]) -> None:
+    """Call ``run()`` once the writes behind it are committed (never on rollback)."""
+    _pending().append(Call(run))
 
 
 def _pending() -> list:
@@ -88,7 +100,10 @@ def flush() -> None:
         return
     deliver: Deliver = current_app.extensions["outbox"]
     for item in pending:
-        deliver(item)
+        if isinstance(item, Call):
+            item.run()
+        else:
+            deliver(item)
 
 
 def drop() -> None:

@@ -36,6 +36,15 @@ def _message(value: str) -> str:
     return text
 
 
+def _message_or_empty(value: str) -> str:
+    text = value.strip()
+    if len(text) > rules.MAX_MESSAGE_LENGTH:
+        raise refuse(f"is longer than {rules.MAX_MESSAGE_LENGTH} characters", "too_long")
+    if rules.FORBIDDEN_CHARS_RE.search(text):
+        raise refuse("contains control characters")
+    return text
+
+
 def _client_id(value: str) -> str:
     if problem := rules.client_id_problem(value):
         raise refuse(problem)
@@ -55,6 +64,13 @@ MessageText = rule(
     maxLength=rules.MAX_MESSAGE_LENGTH,
     description="Trimmed (str.strip), then 1-4000 code points; no control characters "
     "but newline and tab (over 4000: too_long)",
+)
+CaptionText = rule(
+    _message_or_empty,
+    maxLength=rules.MAX_MESSAGE_LENGTH,
+    description="Trimmed (str.strip), then 0-4000 code points, empty only when the "
+    "message carries attachments; no control characters but newline and tab (over 4000: "
+    "too_long)",
 )
 ClientId = rule(
     _client_id,
@@ -93,6 +109,38 @@ class ReplyTo(Shape):
     deleted: bool
 
 
+class Attachment(Shape):
+    """A file in a message, or just uploaded (POST /api/rooms/<room>/attachments)."""
+
+    id: int
+    name: str = Field(
+        description="The uploader's file name, for display only: no path, no control "
+        "characters, at most 255 code points"
+    )
+    size: int = Field(description="Bytes, as served")
+    type: str = Field(
+        description="Its media type, sniffed from the bytes (never from the name or the "
+        "uploader's word): image/png, image/jpeg, image/gif, image/webp for images shown "
+        "inline; anything else, e.g. application/pdf or application/octet-stream, is a "
+        "download"
+    )
+    width: int | SkipJsonSchema[None] = Field(
+        None, description="Images shown inline only: pixels, as displayed"
+    )
+    height: int | SkipJsonSchema[None] = Field(
+        None, description="Images shown inline only: pixels, as displayed"
+    )
+    url: str = Field(
+        description="Its download, a path on this server (/attachments/<id>/<name>), for "
+        "readers of its room; the name in it is only for the browser"
+    )
+    thumb_url: str | SkipJsonSchema[None] = Field(
+        None,
+        description=f"Images shown inline only: a WebP of at most "
+        f"{rules.THUMBNAIL_SIZE}x{rules.THUMBNAIL_SIZE} pixels",
+    )
+
+
 @server_event("recieve_message", "message_edited")
 class Message(Shape):
     """A message, as stored (recieve_message: a new one; message_edited: its new text)."""
@@ -115,6 +163,10 @@ class Message(Shape):
     )
     reply_to: ReplyTo | None = Field(
         description="The message this one answers; null when it answers none (or is deleted)"
+    )
+    attachments: list[Attachment] = Field(
+        max_length=rules.MAX_ATTACHMENTS,
+        description="Its files, in the order they were uploaded; empty when none or deleted",
     )
 
 
@@ -271,16 +323,35 @@ class SendAck(Ack):
     created_at: Timestamp
 
 
-@client_event("send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long"))
+@client_event(
+    "send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long", "limit_reached")
+)
 class SendMessage(Payload):
     """Store a message and emit recieve_message to the room (the sender included)."""
 
     room: RoomName
-    message: MessageText
+    message: CaptionText = ""
     client_id: ClientId | None = None
     reply_to: MessageId | None = Field(
         None, description="The id of the message this one answers: of this room, not deleted"
     )
+    attachments: list[MessageId] = Field(
+        default_factory=list,
+        description="Ids of your uploads to this room that no message holds yet, each once "
+        f"(at most {rules.MAX_ATTACHMENTS}); with any, the text may be empty",
+        # Checked below: pydantic's own length error would read as the code too_long.
+        json_schema_extra={"maxItems": rules.MAX_ATTACHMENTS, "uniqueItems": True},
+    )
+
+    @model_validator(mode="after")
+    def _text_or_files(self):
+        if len(self.attachments) > rules.MAX_ATTACHMENTS:
+            raise refuse(f"attachments: at most {rules.MAX_ATTACHMENTS} in one message")
+        if len(set(self.attachments)) != len(self.attachments):
+            raise refuse("attachments: each id once")
+        if not self.message and not self.attachments:
+            raise refuse("message: is empty")
+        return self
 
 
 @client_event("typing_status", ack=Ack, errors=("not_in_room",))

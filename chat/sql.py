@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import (
     EVENTS_BIND,
+    Attachment,
     AuditEntry,
     Ban,
     Membership,
@@ -26,7 +27,7 @@ from models import (
     db,
 )
 
-users, sessions, rooms, memberships, messages, mentions, reactions = (
+users, sessions, rooms, memberships, messages, mentions, reactions, attachments = (
     User.__table__,
     UserSession.__table__,
     Room.__table__,
@@ -34,6 +35,7 @@ users, sessions, rooms, memberships, messages, mentions, reactions = (
     Message.__table__,
     Mention.__table__,
     Reaction.__table__,
+    Attachment.__table__,
 )
 bans, audit = Ban.__table__, AuditEntry.__table__
 
@@ -110,8 +112,9 @@ NEWEST_FIRST = (messages.c.room_id.desc(), messages.c.id.desc())
 # What a Message is made of, from the messages table alone (a plain index walk that
 # PostgreSQL plans in ~0.08 ms; with the author and a reply's original joined in it took
 # ~0.36 ms to plan, on every page): the authors' names come from a process cache
-# (``rooms.usernames``), and a page's reply originals and reactions are read only when it
-# has any (``reacted``: whether the message has reactions, one probe of their index).
+# (``rooms.usernames``), and a page's reply originals, reactions and attachments are read
+# only when it has any (``reacted``: whether the message has reactions, one probe of their
+# index; ``attachment_count`` is on the row).
 MESSAGE_COLUMNS = (
     messages.c.id,
     messages.c.user_id,
@@ -122,6 +125,7 @@ MESSAGE_COLUMNS = (
     messages.c.deleted,
     messages.c.mention_names,
     messages.c.reply_to_id,
+    messages.c.attachment_count,
     exists().where(reactions.c.message_id == messages.c.id).label("reacted"),
 )
 

@@ -25,6 +25,7 @@ from tests.servers import free_port
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 PASSWORD = "correct horse battery"
 TABLES = [
+    "attachments",
     "reactions",
     "mentions",
     "messages",
@@ -48,6 +49,8 @@ def base_config(database_url: str) -> dict:
         "RATE_LIMIT": "off",
         # Tests list rooms far faster than a person (tests/test_room_lists.py turns it on).
         "ROOM_LIST_RATE_LIMIT": "off",
+        # Tests sweep expired uploads themselves (no thread per app).
+        "ATTACHMENT_SWEEP_SECONDS": 0,
     }
 
 
@@ -97,9 +100,18 @@ def _migrate_fresh(url: str) -> None:
 
 
 @pytest.fixture
-def app(request, database_url):
+def app_settings() -> dict:
+    """Configuration a module gives every app of its tests (a module may override it,
+    parametrized: tests/test_attachments.py runs on each storage)."""
+    return {}
+
+
+@pytest.fixture
+def app(request, database_url, tmp_path, app_settings):
     marker = request.node.get_closest_marker("app_config")
-    app = create_app({**base_config(database_url), **(marker.kwargs if marker else {})})
+    files = {"ATTACHMENTS_FOLDER": str(tmp_path / "attachments")}
+    config = {**base_config(database_url), **files, **app_settings}
+    app = create_app({**config, **(marker.kwargs if marker else {})})
     yield app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":

@@ -48,6 +48,26 @@ def test_two_eventlet_servers_start_after_migrations_behind_sticky_nginx():
     assert "Upgrade $http_upgrade" in nginx_conf
 
 
+def test_both_servers_keep_attachments_in_minio_whose_bucket_exists_first():
+    services = compose()["services"]
+    assert services["minio"]["image"].startswith("quay.io/minio/minio:RELEASE.")
+    assert "9000:9000" in services["minio"]["ports"]
+    bucket = services["bucket"]
+    assert bucket["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "mc mb --ignore-existing store/chat-attachments" in bucket["entrypoint"][-1]
+    for name in ("web1", "web2"):
+        web = services[name]
+        environment = web["environment"]
+        assert environment["S3_BUCKET"] == "chat-attachments"
+        assert environment["S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert environment["S3_PUBLIC_URL"].endswith("localhost:9000}")
+        assert environment["AWS_ACCESS_KEY_ID"] and environment["AWS_SECRET_ACCESS_KEY"]
+        assert web["depends_on"]["bucket"]["condition"] == "service_completed_successfully"
+    assert "S3_BUCKET" not in services["migrate"]["environment"]  # it stores no file
+    nginx_conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "client_max_body_size 11m;" in nginx_conf  # nginx's own default is 1 MB
+
+
 def test_every_configuration_variable_is_in_env_example():
     example = (ROOT / ".env.example").read_text()
     names = [
@@ -60,6 +80,12 @@ def test_every_configuration_variable_is_in_env_example():
         "SOCKETIO_CHANNEL",
         "RATE_LIMIT",
         "CORS_ALLOWED_ORIGINS",
+        "MAX_UPLOAD_MB",
+        "UPLOAD_QUOTA_MB",
+        "ATTACHMENTS_FOLDER",
+        "S3_BUCKET",
+        "S3_ENDPOINT_URL",
+        "S3_PUBLIC_URL",
     ]
     lines = example.splitlines()
     for name in names:

@@ -165,6 +165,19 @@ def test_eventlet_wsgi_reads_already_handled():
     assert "if WSGI_LOCAL.already_handled:" in source
 
 
+def test_gevent_discards_an_unread_body_through_input_discard():
+    """serve._gevent_handler reads a refused body itself in run_application, then sets
+    Input._chunked_input_error, which makes the _discard that
+    WSGIHandler.handle_one_response calls after run_application read nothing more."""
+    from gevent import pywsgi
+
+    assert "_chunked_input_error" in pywsgi.Input.__slots__
+    assert "if self._chunked_input_error:" in _source(pywsgi.Input._discard)
+    source = _source(pywsgi.WSGIHandler.handle_one_response)
+    assert source.index("self.run_application()") < source.index("self.wsgi_input._discard()")
+    assert "provided_connection == 'close'" in _source(pywsgi.WSGIHandler.start_response)
+
+
 def test_flask_socketio_keeps_the_gevent_server_as_wsgi_server():
     """serve._drain stops gevent's server through SocketIO.wsgi_server."""
     assert "self.wsgi_server = pywsgi.WSGIServer(" in _source(flask_socketio.SocketIO.run)

@@ -31,6 +31,7 @@ def test_message_reaches_everyone_in_the_room_and_nobody_else(connect):
             "mentions": [],
             "reactions": [],
             "reply_to": None,
+            "attachments": [],
         }
     assert events(carol) == []
 

@@ -5,6 +5,7 @@ port, as in test_faults.py, never the shared one."""
 from __future__ import annotations
 
 import contextlib
+import io
 import shutil
 import subprocess
 
@@ -60,11 +61,17 @@ def test_every_route_answers_503_while_the_database_is_down(outage_app, postgres
             ("post", "/api/register", {"json": {"username": "bob", "password": PASSWORD}}),
             ("post", "/api/token", {"json": {"username": "alice", "password": PASSWORD}}),
             ("post", "/api/logout-everywhere", {"headers": bearer}),
+            (
+                "post",
+                "/api/rooms/r/attachments",
+                {"headers": bearer, "data": {"file": (io.BytesIO(b"%PDF-1.4"), "a.pdf")}},
+            ),
         ]:
             response = getattr(api, method)(path, **kwargs)
             assert response.status_code == 503, (path, response.get_data(as_text=True))
             assert response.get_json()["error"]["code"] == "unavailable", path
-        for path in ("/", "/chat?room=r", "/password"):
+        assert api.get("/attachments/1/a.pdf", headers=bearer).status_code == 503
+        for path in ("/", "/chat?room=r", "/password", "/attachments/1/a.pdf"):
             page = browser.get(path)
             assert page.status_code == 503, path
             assert "unavailable" in page.get_data(as_text=True), path

@@ -104,7 +104,7 @@ def test_an_event_without_a_model_refuses_to_load():
 @pytest.mark.parametrize(
     ("event", "payload", "message"),
     [
-        ("send_message", {"room": "r"}, "message: field required"),
+        ("send_message", {"room": "r"}, "message: is empty"),
         ("send_message", {"room": "r", "message": 5}, "message: input should be a valid string"),
         ("send_message", {"room": "r", "message": "  "}, "message: is empty"),
         ("send_message", {"room": "no spaces", "message": "x"}, "room: must be a room name"),

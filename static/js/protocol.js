@@ -6,7 +6,11 @@ export const LIMITS = Object.freeze({
   "MAX_MESSAGE_LENGTH": 4000,
   "MAX_CLIENT_ID_LENGTH": 64,
   "PAGE_SIZE": 50,
-  "MAX_PAGE_SIZE": 100
+  "MAX_PAGE_SIZE": 100,
+  "MAX_ATTACHMENTS": 10,
+  "MAX_UPLOAD_MB": 10,
+  "UPLOAD_QUOTA_MB": 500,
+  "THUMBNAIL_SIZE": 400
 });
 export const PATTERNS = Object.freeze({
   "USERNAME": "^[A-Za-z0-9_.-]{3,32}$",

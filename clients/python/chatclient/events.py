@@ -106,6 +106,39 @@ class Ack(TypedDict):
     ok: Literal[True]
 
 
+class Attachment(TypedDict):
+    """A file in a message, or just uploaded (POST /api/rooms/<room>/attachments). Part of
+    Message.
+    """
+
+    id: int
+
+    #: The uploader's file name, for display only: no path, no control characters, at
+    #: most 255 code points
+    name: str
+
+    #: Bytes, as served
+    size: int
+
+    #: Its media type, sniffed from the bytes (never from the name or the uploader's
+    #: word): image/png, image/jpeg, image/gif, image/webp for images shown inline;
+    #: anything else, e.g. application/pdf or application/octet-stream, is a download
+    type: str
+
+    #: Images shown inline only: pixels, as displayed
+    width: NotRequired[int]
+
+    #: Images shown inline only: pixels, as displayed
+    height: NotRequired[int]
+
+    #: Its download, a path on this server (/attachments/<id>/<name>), for readers of
+    #: its room; the name in it is only for the browser
+    url: str
+
+    #: Images shown inline only: a WebP of at most 400x400 pixels
+    thumb_url: NotRequired[str]
+
+
 class ChatError(TypedDict):
     """A refused event that asked for no ack. Carried by chat_error."""
 
@@ -231,6 +264,9 @@ class Message(TypedDict):
 
     #: The message this one answers; null when it answers none (or is deleted)
     reply_to: ReplyTo | None
+
+    #: Its files, in the order they were uploaded; empty when none or deleted
+    attachments: list[Attachment]
 
 
 class HistoryAck(TypedDict):
@@ -584,13 +620,17 @@ class SendMessage(TypedDict):
     #: usernames lower-cased and sorted)
     room: str
 
-    #: Trimmed (str.strip), then 1-4000 code points; no control characters but newline
-    #: and tab (over 4000: too_long)
-    message: str
+    #: Trimmed (str.strip), then 0-4000 code points, empty only when the message carries
+    #: attachments; no control characters but newline and tab (over 4000: too_long)
+    message: NotRequired[str]
     client_id: NotRequired[str | None]
 
     #: The id of the message this one answers: of this room, not deleted
     reply_to: NotRequired[int | None]
+
+    #: Ids of your uploads to this room that no message holds yet, each once (at most
+    #: 10); with any, the text may be empty
+    attachments: NotRequired[list[int]]
 
 
 class SetTopic(TypedDict):
