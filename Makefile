@@ -22,10 +22,12 @@ test: $(VENV)/.dev static/vendor/socket.io.min.js
 	node --test tests/js/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The app against a bare Flask-SocketIO relay, eventlet and gevent (8-10 min on 2 cores);
-# BENCH_ARGS=--quick is a smoke run of 1-2 minutes. Writes bench/RESULTS.md and README.md.
+# The app against a bare Flask-SocketIO relay, eventlet and gevent (8-10 min on 2 cores),
+# then another client's ack while one uploads at full speed (~3 min); BENCH_ARGS=--quick is
+# a smoke run of 2-3 minutes. Writes bench/RESULTS.md, bench/RESULTS-uploads.md, README.md.
 bench: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/uploads.py --mode both --seconds 15 --write bench/RESULTS-uploads.md $(BENCH_ARGS)
 
 # The protocol's documents, exported from the payload models (a test fails when stale).
 protocol: $(VENV)/.dev

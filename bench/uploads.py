@@ -140,7 +140,7 @@ class Victim:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg-url", default="postgresql:///postgres")
-    parser.add_argument("--mode", default="gevent", choices=["gevent", "eventlet"])
+    parser.add_argument("--mode", default="gevent", choices=["gevent", "eventlet", "both"])
     parser.add_argument("--seconds", type=float, default=25.0)
     parser.add_argument("--rate", type=float, default=20.0, help="victim sends per second")
     parser.add_argument("--uploaders", type=int, default=1)
@@ -152,14 +152,34 @@ def main(argv: list[str] | None = None) -> int:
         help="where the files go (default: a temporary folder beside the database's disk; "
         "/dev/shm takes the disk out of the picture)",
     )
+    parser.add_argument("--quick", action="store_true", help="5 s phases: a smoke run")
+    parser.add_argument(
+        "--write", help="also write the tables, with the machine, to this Markdown file"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = 5.0
+    modes = ["gevent", "eventlet"] if args.mode == "both" else [args.mode]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()
+    tables = [table(args, mode, measure(args, mode)) for mode in modes]
+    print()
+    print("\n\n".join(tables))
+    if args.write:
+        Path(args.write).write_text(report(args, started, load_before, tables))
+        print(f"wrote {args.write}")
+    return 0
 
+
+def measure(args, mode: str) -> list[tuple]:
+    """One server in ``mode``: each phase's (name, ack p50, ack p99, acks, errors, uploads,
+    refused, bytes, wall seconds, server CPU %)."""
     import requests
 
     from bench.search import scratch_database
     from tests.servers import Server
 
-    name = f"chat_uploads_bench_{os.getpid()}"
+    name = f"chat_uploads_bench_{os.getpid()}_{mode}"
     server_db = scratch_database(args.pg_url, name)
     base = args.pg_url.rsplit("/", 1)[0]
     work = Path(tempfile.mkdtemp(prefix="uploads-bench-"))
@@ -169,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(
         f"{base}/{name}",
         work / "server.log",
-        ASYNC_MODE=args.mode,
+        ASYNC_MODE=mode,
         ATTACHMENTS_FOLDER=str(Path(args.folder or work) / f"files-{os.getpid()}"),
         UPLOAD_QUOTA_MB="1000000",
         # Full speed: the per-user upload limit (60/minute) would refuse most of them.
@@ -250,20 +270,38 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
         if args.folder:
             shutil.rmtree(Path(args.folder) / f"files-{os.getpid()}", ignore_errors=True)
+    return results
+
+
+def table(args, mode: str, results: list[tuple]) -> str:
     quiet_p50, quiet_p99 = results[0][1], results[0][2]
-    print()
-    print(
-        f"| phase ({args.mode}, {args.uploaders} uploader(s)) | ack p50 | ack p99 | "
-        "uploads/s | MB/s in | server CPU |"
-    )
-    print("| --- | --- | --- | --- | --- | --- |")
+    lines = [
+        f"| phase ({mode}, {args.uploaders} uploader(s)) | ack p50 | ack p99 | "
+        "uploads/s | MB/s in | server CPU |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for phase, p50, p99, _n, _e, done, _r, sent, wall, cpu in results:
-        print(
+        lines.append(
             f"| {phase} | {p50:.1f} ms (x{p50 / quiet_p50:.1f}) | {p99:.1f} ms "
             f"(x{p99 / quiet_p99:.1f}) | {done / wall:.1f} | {sent / MB / wall:.1f} | "
             f"{cpu:.0f} % |"
         )
-    return 0
+    return "\n".join(lines)
+
+
+def report(args, started: str, load_before, tables: list[str]) -> str:
+    load_after = os.getloadavg()
+    return (
+        "# Uploads benchmark\n\n"
+        f"Written by `make bench` (`bench/uploads.py`) on {started}: {os.cpu_count()} CPUs, "
+        f"load average {load_before[0]:.2f} at start, {load_after[0]:.2f} at end; "
+        f"{args.seconds:g} s per phase, the victim sending {args.rate:g} messages/s with "
+        f"acks, `FLASK_UPLOAD_RATE_LIMIT={args.upload_limit}`.\n\n"
+        "Another client's `send_message` ack round trip while one client uploads as fast "
+        "as the server answers (a process of its own at the lowest CPU priority, standing "
+        "for a client elsewhere); in brackets the ratio to the quiet phase. The machine is "
+        "shared: read the ratios.\n\n" + "\n\n".join(tables) + "\n"
+    )
 
 
 if __name__ == "__main__":
