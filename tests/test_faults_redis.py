@@ -133,3 +133,36 @@ def test_redis_down_then_back_nothing_lost_nothing_twice(outage):
     finally:
         alice.close()
         bob.close()
+
+
+def test_sign_ins_answer_503_while_the_throttles_redis_is_down(outage):
+    """The sign-in and registration throttles are counted in Redis alone: without it they
+    answer 503 ``unavailable`` (never an uncounted guess), and work again once it is back."""
+    import requests
+
+    store, first, _second = outage
+    register(first, "carol")
+    # Registration is throttled too here (the test servers turn that throttle off).
+    first.stop()
+    first.env["FLASK_REGISTER_RATE_LIMIT"] = "20/hour"
+    first.start()
+    store.stop()
+    wrong = requests.post(
+        f"{first.url}/api/token", json={"username": "carol", "password": "wrong password"}
+    )
+    assert wrong.status_code == 503, wrong.text
+    assert wrong.json()["error"]["code"] == "unavailable"
+    new = requests.post(
+        f"{first.url}/api/register", json={"username": "dave", "password": "a good password"}
+    )
+    assert new.status_code == 503, new.text
+    store.start()
+    wait_until(
+        lambda: (
+            requests.post(
+                f"{first.url}/api/register",
+                json={"username": "dave", "password": "a good password"},
+            ).status_code
+            == 201
+        )
+    )
