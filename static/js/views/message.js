@@ -3,7 +3,7 @@
 // One message of the conversation as nodes: its author and time, the message it answers
 // (a quote that opens it in context), its text as rich text (long ones folded behind
 // "Show more"), its reactions as chips, "Seen by" under my newest one, and a toolbar
-// (react, reply; edit and delete for my own) shown on hover, focus or a tap, which stays
+// (react, reply; edit and delete for my own, delete for others' as a moderator) shown on hover, focus or a tap, which stays
 // inside the timeline. Also the messages still on their way out. The conversation view
 // places these nodes; this module only makes and patches them.
 
@@ -50,6 +50,8 @@ export function createMessageNodes(handlers) {
         toolbarButton('edit', `Edit your message from ${when}`, () => handlers.onEdit(id)),
         toolbarButton('delete', `Delete your message from ${when}`, () => handlers.onDelete(id), 'tool-danger'),
       );
+    } else if (item.canDelete) {
+      buttons.push(toolbarButton('delete', `Delete ${whose} from ${when}`, () => handlers.onDelete(id), 'tool-danger'));
     }
     buttons[0].tabIndex = 0; // one stop per message; the arrows move along the toolbar
     const bar = h('div', { className: 'toolbar', role: 'toolbar', 'aria-label': `Actions for ${whose} from ${when}` }, buttons);
@@ -242,7 +244,7 @@ export function createMessageNodes(handlers) {
     setText(slots.seen, seen);
     slots.seen.hidden = !seen;
     const wantBar = !m.deleted;
-    if (wantBar && (!slots.toolbar || changed)) {
+    if (wantBar && (!slots.toolbar || changed || previous.canDelete !== item.canDelete)) {
       const bar = toolbar(li, item);
       if (slots.toolbar) slots.toolbar.replaceWith(bar);
       else li.append(bar);
