@@ -4,10 +4,20 @@ invitations, the topic, the record, and what a removed member is told."""
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from playwright.sync_api import expect
 
-from tests.browser import LONG, PHONE, browser_marks, errors_of, fits_sideways, unique
+from tests.browser import (
+    LONG,
+    PHONE,
+    browser_marks,
+    errors_of,
+    fits_sideways,
+    low_contrast,
+    unique,
+    unnamed_controls,
+)
 
 pytestmark = browser_marks
 
@@ -65,6 +75,8 @@ def test_the_owner_sees_each_member_with_their_role_and_whether_they_are_online(
     expect(theirs.get_by_role("button", name=f"Ban: {bob.name}")).to_be_visible()
     # Nobody acts on themselves.
     assert mine.locator(".member-action").count() == 0
+    assert unnamed_controls(alice.page) == []
+    assert low_contrast(alice.page, "#members-panel") == []
 
     # A member sees the same list, and no actions at all.
     open_members(bob)
@@ -77,6 +89,41 @@ def test_the_owner_sees_each_member_with_their_role_and_whether_they_are_online(
     offline = re.compile(r"\bonline\b")
     expect(theirs.locator(".presence-dot")).not_to_have_class(offline, timeout=LONG)
     alice.page.screenshot(path=SHOTS.format("members-laptop"))
+    assert errors_of(alice) == []
+
+
+def seed_members(server, room: str, names: list[str]) -> None:
+    """Members straight into the server's SQLite file: a crowd without a crowd of browsers."""
+    when = "2026-12-01 10:00:00.000000"
+    with sqlite3.connect(server.db_path) as db:
+        room_id = db.execute("SELECT id FROM rooms WHERE name = ?", (room,)).fetchone()[0]
+        for name in names:
+            user_id = db.execute(
+                "INSERT INTO users (username, password_hash, created_at, token_version)"
+                " VALUES (?, 'x', ?, 0)",
+                (name, when),
+            ).lastrowid
+            db.execute(
+                "INSERT INTO memberships (room_id, user_id, joined_at, role)"
+                " VALUES (?, ?, ?, 'member')",
+                (room_id, user_id, when),
+            )
+
+
+def test_a_long_member_list_comes_in_pages(people, server):
+    room, alice, _ = owned_room(people, "alice")
+    crowd = [unique(f"zz{n:02d}-") for n in range(60)]
+    seed_members(server, room, crowd)
+    open_members(alice)
+    rows = alice.page.locator("#member-list .member")
+    expect(rows).to_have_count(50)
+    more = alice.page.locator("#members-more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(61)
+    expect(more).to_be_hidden()
+    names = rows.locator(".member-name").all_inner_texts()
+    assert names == sorted(names, key=str.lower) and len(set(names)) == 61
     assert errors_of(alice) == []
 
 

@@ -17,7 +17,7 @@ import {
   upsertMember,
 } from '../../static/js/state/owners.js';
 import { apply } from '../../static/js/state/store.js';
-import { joined, msg, opened, run, summary } from './fixtures.mjs';
+import { FakeSocket, joined, msg, opened, quietStore, run, summary } from './fixtures.mjs';
 
 const m = (username, role = 'member', online = false) => ({ username, role, online });
 
@@ -214,5 +214,95 @@ describe('owners: the list of rooms', () => {
     const state = opened('general', [summary('general'), summary('team', { kind: 'private' }), summary('dm:alice:bob')]);
     assert.deepEqual(listedRooms(state, 'public').map((r) => r.name).sort(), ['general', 'team']);
     assert.deepEqual(listedRooms(state, 'direct').map((r) => r.name), ['dm:alice:bob']);
+  });
+});
+
+describe('owners: the moderation effect', () => {
+  const setup = async (respond, api = {}) => {
+    const { createModeration } = await import('../../static/js/effects/moderation.js');
+    const socket = new FakeSocket(respond);
+    const store = quietStore(joined(opened()));
+    const calls = [];
+    const fakeApi = {
+      members: async (room, options) => {
+        calls.push(['members', room, options]);
+        return { members: [m('alice', 'owner', true), m('bob')], has_more: false };
+      },
+      audit: async (room, options) => {
+        calls.push(['audit', room, options]);
+        return { entries: [] };
+      },
+      ...api,
+    };
+    const moderation = createModeration({ socket, api: fakeApi, store });
+    return { socket, store, moderation, calls };
+  };
+
+  it('an action goes to the server as moderate, and the list follows its answer', async () => {
+    const { socket, store, moderation } = await setup();
+    await moderation.loadMembers('general');
+    await moderation.act('promote', 'bob');
+    await moderation.act('ban', 'bob', '  spam  ');
+    assert.deepEqual(socket.events('moderate'), [
+      { room: 'general', action: 'promote', target: 'bob' },
+      { room: 'general', action: 'ban', target: 'bob', reason: 'spam' },
+    ]);
+    assert.deepEqual(ownersOf(store.getState(), 'general').members.list.map((x) => x.username), ['alice']);
+    assert.equal(roleIn(store.getState(), 'general'), 'owner'); // the list named me owner
+  });
+
+  it('a refusal rejects with the server\'s sentence, and changes nothing', async () => {
+    const { store, moderation } = await setup(() => ({
+      ok: false,
+      error: { code: 'forbidden', message: 'a moderator cannot act on another moderator' },
+    }));
+    await moderation.loadMembers('general');
+    const before = store.getState().owners;
+    await assert.rejects(moderation.act('kick', 'bob'), { message: 'a moderator cannot act on another moderator' });
+    assert.equal(store.getState().owners, before);
+  });
+
+  it('a moderator\'s delete names the message; the topic comes back in the ack and in room_updated', async () => {
+    const { socket, store, moderation } = await setup((event, payload) =>
+      event === 'set_topic' ? { ok: true, room: payload.room, topic: payload.topic.trim() || null } : { ok: true },
+    );
+    await moderation.deleteMessage(42);
+    assert.deepEqual(socket.events('moderate'), [{ room: 'general', action: 'delete', id: 42 }]);
+    await moderation.setTopic(' plans ');
+    assert.equal(topicOf(store.getState(), 'general'), 'plans');
+    moderation.events.room_updated({ room: 'general', topic: null });
+    assert.equal(topicOf(store.getState(), 'general'), null);
+  });
+
+  it('an invitation adds the invited user as the server spells them', async () => {
+    const { socket, store, moderation } = await setup(() => ({ ok: true, room: 'general', username: 'Bob' }));
+    await moderation.loadMembers('general', {});
+    store.dispatch({ type: 'member_gone', room: 'general', username: 'bob' });
+    assert.equal(await moderation.invite('bob'), 'Bob');
+    assert.deepEqual(socket.events('invite'), [{ room: 'general', target: 'bob' }]);
+    assert.deepEqual(ownersOf(store.getState(), 'general').members.list.map((x) => x.username), ['alice', 'Bob']);
+  });
+
+  it('load more asks after the last name; a failed page says so', async () => {
+    const { moderation, calls, store } = await setup();
+    await moderation.loadMembers('general');
+    await moderation.loadMembers('general', { more: true });
+    assert.deepEqual(calls.map((c) => c[2].after), [null, 'bob']);
+    const failing = await setup(undefined, {
+      members: async () => {
+        throw new Error('the server answered 503');
+      },
+    });
+    await failing.moderation.loadMembers('general');
+    assert.equal(ownersOf(failing.store.getState(), 'general').members.error, 'Could not load the members: the server answered 503.');
+    assert.equal(ownersOf(store.getState(), 'general').members.loading, false);
+  });
+
+  it('a private room made here is listed as private at once', async () => {
+    const { store, moderation } = await setup();
+    moderation.createdPrivate('secret');
+    assert.equal(store.getState().rooms.byName.secret.kind, 'private');
+    moderation.createdPrivate('general'); // a room of mine already: left as it is
+    assert.equal(store.getState().rooms.byName.general.kind, 'public');
   });
 });

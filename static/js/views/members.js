@@ -83,7 +83,7 @@ export function createMembersPanel(doc, root, handlers) {
   const reason = h('input', { id: 'moderate-reason', name: 'reason', maxlength: '250', autocomplete: 'off' });
   const confirmTitle = h('h2', { id: 'confirm-moderate-title' });
   const confirmText = h('p');
-  const confirmGo = h('button', { value: 'go', className: 'danger' });
+  const confirmGo = h('button', { value: 'go', className: 'danger' }, 'Remove');
   const confirm = h(
     'dialog',
     { className: 'confirm', id: 'confirm-moderate', 'aria-labelledby': 'confirm-moderate-title' },
