@@ -259,6 +259,7 @@ def test_a_private_room_is_made_and_an_invited_user_sees_it_arrive(people):
     bob.page.wait_for_selector("#composer:not([hidden])")
     bob.send("thanks for the invite")
     alice.page.wait_for_selector(".msg:has-text('thanks for the invite')")
+    bob.page.screenshot(path=SHOTS.format("private-laptop"))
 
     # Carol is not let in, and the directory does not list it.
     carol.open()

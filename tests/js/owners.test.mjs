@@ -306,3 +306,32 @@ describe('owners: the moderation effect', () => {
     assert.equal(store.getState().rooms.byName.general.kind, 'public');
   });
 });
+
+describe('owners: presence in a loaded list', () => {
+  it('someone closing the room makes a loaded list ask again, once for a burst', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { createModeration } = await import('../../static/js/effects/moderation.js');
+    const store = quietStore(joined(opened()));
+    let asked = 0;
+    const api = {
+      members: async () => {
+        asked += 1;
+        return { members: [m('alice', 'owner', true), m('bob', 'member', asked === 1)], has_more: false };
+      },
+    };
+    const moderation = createModeration({ socket: new FakeSocket(), api, store });
+    await moderation.loadMembers('general');
+    const close = { type: 'announced', room: 'general', username: 'bob', joined: false, membership: false };
+    store.dispatch(close);
+    store.dispatch(close);
+    assert.equal(asked, 1);
+    t.mock.timers.tick(1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(asked, 2);
+    assert.equal(ownersOf(store.getState(), 'general').members.list[1].online, false);
+    // A room whose list was never loaded asks nothing.
+    store.dispatch({ ...close, room: 'random' });
+    t.mock.timers.tick(1000);
+    assert.equal(asked, 2);
+  });
+});

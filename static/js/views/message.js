@@ -3,7 +3,7 @@
 // One message of the conversation as nodes: its author and time, the message it answers
 // (a quote that opens it in context), its text as rich text (long ones folded behind
 // "Show more"), its reactions as chips, "Seen by" under my newest one, and a toolbar
-// (react, reply; edit and delete for my own, delete for others' as a moderator) shown on hover, focus or a tap, which stays
+// (react, reply; edit and delete for my own) shown on hover, focus or a tap, which stays
 // inside the timeline. Also the messages still on their way out. The conversation view
 // places these nodes; this module only makes and patches them.
 
@@ -51,6 +51,7 @@ export function createMessageNodes(handlers) {
         toolbarButton('delete', `Delete your message from ${when}`, () => handlers.onDelete(id), 'tool-danger'),
       );
     } else if (item.canDelete) {
+      // Someone else's: the room's owner or a moderator deletes it.
       buttons.push(toolbarButton('delete', `Delete ${whose} from ${when}`, () => handlers.onDelete(id), 'tool-danger'));
     }
     buttons[0].tabIndex = 0; // one stop per message; the arrows move along the toolbar
