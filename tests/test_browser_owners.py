@@ -305,6 +305,14 @@ def test_the_record_lists_what_the_owner_and_moderators_did(people):
     open_members(alice)
     member(alice.page, bob.name).get_by_role("button", name=f"Make moderator: {bob.name}").click()
     expect(member(alice.page, bob.name).locator(".role-badge")).to_have_text("Moderator")
+    alice.page.click("#members-close")
+    carol.send("spam spam spam")
+    spam = alice.page.locator(".msg", has_text="spam spam spam")
+    spam.hover()
+    spam.get_by_role("button", name=re.compile(f"^Delete {carol.name}")).click()
+    alice.page.locator("#confirm-delete").get_by_role("button", name="Delete").click()
+    carol.page.wait_for_selector(".msg.deleted")
+    open_members(alice)
     member(alice.page, carol.name).get_by_role("button", name=f"Ban: {carol.name}").click()
     alice.page.locator("#moderate-reason").fill("spam")
     alice.page.locator("#confirm-moderate").get_by_role("button", name="Ban").click()
@@ -315,6 +323,7 @@ def test_the_record_lists_what_the_owner_and_moderators_did(people):
     expect(entries).to_have_text(
         [
             f"{alice.name} banned {carol.name}",
+            f"{alice.name} deleted a message by {carol.name}",
             f"{alice.name} made {bob.name} a moderator",
             f"{alice.name} set the topic to “be nice”",
         ]

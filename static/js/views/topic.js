@@ -34,7 +34,7 @@ export function createTopic(doc, { onSave }) {
   function setEditing(value, current = '') {
     editing = value;
     form.hidden = !value;
-    text.hidden = value;
+    text.hidden = value || !text.dataset.topic;
     edit.hidden = value || edit.dataset.allowed !== 'true';
     box.classList.toggle('editing', value);
     if (value) {
@@ -95,6 +95,7 @@ export function createTopic(doc, { onSave }) {
       text.dataset.topic = topic;
       setText(text, topic);
       text.title = topic;
+      text.hidden = editing || !topic;
       box.classList.toggle('empty', !topic);
       edit.dataset.allowed = String(allowed);
       setText(edit, topic ? 'Edit topic' : 'Add a topic');
