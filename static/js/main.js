@@ -6,6 +6,7 @@
 // effects that own them; what a person does reaches the effects through the views.
 
 import { createEffects } from './effects/index.js';
+import { sameUser } from './format.js';
 import { connect } from './net/socket.js';
 import { messageIn } from './state/reader.js';
 import { createStore, initialState } from './state/store.js';
@@ -14,6 +15,7 @@ import { createComposer } from './views/composer.js';
 import { createConversation } from './views/conversation.js';
 import { createFinder } from './views/finder.js';
 import { createMentionsView } from './views/mentions.js';
+import { createOwnersViews } from './views/owners.js';
 import { createPage } from './views/page.js';
 import { createEmojiPicker } from './views/picker.js';
 import { createSearchView } from './views/search.js';
@@ -30,7 +32,7 @@ function start(root) {
   const views = {};
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const effects = createEffects({ socket: connect(), store, csrfToken, views });
-  const { drafts, place, session, joins, send, marks, mentions, reactions, reader } = effects;
+  const { drafts, place, session, joins, send, marks, mentions, reactions, reader, moderation } = effects;
 
   const page = createPage(document, root);
   const picker = createEmojiPicker(document, { dataSource: emojiData });
@@ -45,7 +47,11 @@ function start(root) {
   const sidebar = createSidebar(document, { onOpen: (name) => open(name), onRemove: joins.removeRoom, onSignOut: session.signOut });
   createFinder(document, {
     me,
-    onJoin: (name) => joins.find({ room: name }).then((found) => open(found.room, null, found)),
+    onJoin: (name, { private: makePrivate = false } = {}) =>
+      joins.find({ room: name, private: makePrivate }).then((found) => {
+        if (makePrivate) moderation.createdPrivate(found.room);
+        open(found.room, null, found);
+      }),
     onDirect: (peer) => joins.find({ peer }).then((found) => open(found.room, null, found)),
     searchDirectory: joins.searchDirectory,
   });
@@ -66,7 +72,9 @@ function start(root) {
     },
     onEdit: (id) => dispatch({ type: 'edit_started', id }),
     onDelete: (id) => {
-      const deleting = send.remove(id);
+      const message = messageIn(getState(), getState().rooms.current, id);
+      // Someone else's message: deleted as the room's owner or a moderator.
+      const deleting = message && !sameUser(message.username, me) ? moderation.deleteMessage(id) : send.remove(id);
       if (deleting) deleting.catch(showError('delete the message'));
       composer.focus();
     },
@@ -96,7 +104,8 @@ function start(root) {
 
   Object.assign(views, { conversation, attention, page });
   // Every change: the views render, then whatever can be sent goes.
-  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page];
+  const owners = createOwnersViews(document, root, { moderation, dispatch });
+  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page, owners];
   store.subscribe((state) => rendered.forEach((view) => view.render(state)));
   store.subscribe(send.pump);
   // A reload returns to where the reader was.

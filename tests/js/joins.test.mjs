@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { createJoins } from '../../static/js/effects/joins.js';
+import { createJoins, joinErrorText } from '../../static/js/effects/joins.js';
 import { FakeSocket, fakePage, msg, opened, quietStore, settle, summary } from './fixtures.mjs';
 
 function server(overrides = {}) {
@@ -63,15 +63,22 @@ describe('joins', () => {
     assert.deepEqual(page.pushed, ['/chat?room=random']);
   });
 
-  it('a refused join says why', async () => {
+  it('a refused join says why, in the server\'s words for a room by name', async () => {
     const refuse = server({
-      joined_room: () => ({ ok: false, error: { code: 'forbidden', message: 'x' } }),
+      joined_room: () => ({ ok: false, error: { code: 'forbidden', message: 'you are banned from general' } }),
     });
     const { store } = setup(refuse);
     store.dispatch({ type: 'connected' });
     await settle();
     const room = store.getState().rooms.byName.general;
-    assert.deepEqual([room.join, room.joinError.message], ['failed', 'it belongs to two other people']);
+    assert.deepEqual([room.join, room.joinError.message], ['failed', 'you are banned from general']);
+  });
+
+  it('a direct room of two others is a plain no', () => {
+    const error = { code: 'forbidden', message: 'x' };
+    assert.equal(joinErrorText(error, null, 'dm:bob:carol'), 'it belongs to two other people');
+    assert.equal(joinErrorText(error, 'carol'), 'it belongs to two other people');
+    assert.equal(joinErrorText(error, null, 'team'), 'x');
   });
 
   it('an older server that cannot watch rooms: the list comes from the API', async () => {

@@ -31,6 +31,7 @@ describe('apply', () => {
       'me',
       'mentions',
       'outbox',
+      'owners',
       'reactions',
       'reader',
       'rooms',

@@ -8,6 +8,7 @@ import { createDrafts } from './drafts.js';
 import { createInbox } from './inbox.js';
 import { createJoins } from './joins.js';
 import { createMentions } from './mentions.js';
+import { createModeration } from './moderation.js';
 import { keepOutbox } from './outbox-storage.js';
 import { createPlace } from './place.js';
 import { createPresence } from './presence.js';
@@ -44,7 +45,8 @@ export function createEffects({ socket, store, csrfToken, views, page = window }
   const reader = createReader({ socket, store });
   const presence = createPresence({ store });
   const search = createSearch({ api, store });
-  const tables = [session, joins, inbox, marks, presence, reactions, mentions].map((effect) => effect.events);
+  const moderation = createModeration({ socket, api, store });
+  const tables = [session, joins, inbox, marks, presence, reactions, mentions, moderation].map((effect) => effect.events);
   listen(socket, ...tables);
-  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search };
+  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search, moderation };
 }

@@ -5,7 +5,7 @@
 // the last id it has (the server replays what was missed), leaving, finding a room by
 // name or by peer, taking one off the list, older history, and the address bar.
 
-import { directRoomName } from '../format.js';
+import { directRoomName, isDirectRoom } from '../format.js';
 import { isUnknownEvent, request, requestWithRetry } from '../net/socket.js';
 import { currentRoom, roomUrl } from '../state/rooms.js';
 import { timelineOf } from '../state/timeline.js';
@@ -13,9 +13,12 @@ import { timelineOf } from '../state/timeline.js';
 const ROOM_LIST_POLL = 30000; // only when the server cannot watch rooms
 const OLDER_PAUSE = 5000; // ms after loading older history failed
 
-export function joinErrorText(error, peer = null) {
+// `room`: the room asked for by name. A room of others' (private, or one that bans me) is
+// refused with the server's own sentence; a direct room of two others is a plain no.
+export function joinErrorText(error, peer = null, room = null) {
   if (error.code === 'not_found' && peer) return `there is no user named ${peer}`;
   if (error.code === 'not_found') return 'it does not exist';
+  if (error.code === 'forbidden' && room && !isDirectRoom(room) && error.message) return error.message;
   if (error.code === 'forbidden') return 'it belongs to two other people';
   if (error.code === 'timeout') return 'the server did not answer';
   if (error.code === 'disconnected') return 'the connection is down';
@@ -97,6 +100,7 @@ export function createJoins({ socket, api, store, page = window }) {
           room: room.name,
           online: res.online,
           seen: res.seen,
+          role: res.role ?? null,
           watching: watch() === 'on',
         });
         // A direct room new to the watch (just made): its summary says whether the peer is
@@ -109,7 +113,7 @@ export function createJoins({ socket, api, store, page = window }) {
         dispatch({
           type: 'join_failed',
           room: room.name,
-          error: { code: error.code, message: joinErrorText(error) },
+          error: { code: error.code, message: joinErrorText(error, null, room.name) },
           final: true,
         });
       });
@@ -144,10 +148,11 @@ export function createJoins({ socket, api, store, page = window }) {
     if (name === state.rooms.current || (known && known.member)) return { room: name, title: null };
     let res;
     try {
-      res = await request(socket, 'joined_room', target.room ? { room: name } : { peer: target.peer });
+      const payload = target.room ? { room: name, ...(target.private ? { private: true } : {}) } : { peer: target.peer };
+      res = await request(socket, 'joined_room', payload);
     } catch (error) {
       throw new Error(
-        `Could not open ${target.room ? `#${name}` : `a chat with ${target.peer}`}: ${joinErrorText(error, target.peer)}.`,
+        `Could not open ${target.room ? `#${name}` : `a chat with ${target.peer}`}: ${joinErrorText(error, target.peer, target.room || null)}.`,
       );
     }
     return { room: res.room, title: target.peer || null };
@@ -231,9 +236,10 @@ export function createJoins({ socket, api, store, page = window }) {
         dispatch({ type: 'room_added', summary });
         if (watch() === 'on') watchRooms(); // so its messages reach this page too
       },
+      // The server ended my membership (a kick, a ban, or I left in another tab).
       room_removed: (d) => {
         const wasOpen = getState().rooms.current === d.room;
-        dispatch({ type: 'room_removed', room: d.room });
+        dispatch({ type: 'room_removed', room: d.room, banned: d.banned === true, remote: true });
         if (wasOpen) history.pushState({ room: null }, '', '/');
       },
     },

@@ -1,7 +1,8 @@
 'use strict';
 
 // The JSON API the page uses beside the socket: the room list (when the server cannot
-// watch rooms), the directory, removing a room from your list, your mentions, and search.
+// watch rooms), a room's members and moderation record, the directory, removing a room
+// from your list, your mentions, and search.
 
 export class ApiError extends Error {
   constructor(message, status = 0, code = null, retryAfter = null) {
@@ -63,6 +64,21 @@ export function createApi({ csrfToken, onUnauthorized, fetchImpl = (...args) => 
     async rooms() {
       const body = await call('GET', '/api/rooms');
       return (body && body.rooms) || [];
+    },
+    // {members: [{username, role, online}], has_more}: a room's members by username,
+    // after `after`.
+    async members(room, { after = null, limit = 50 } = {}) {
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (after) query.set('after', after);
+      const body = await call('GET', `/api/rooms/${encodeURIComponent(room)}/members?${query}`);
+      return { members: (body && body.members) || [], has_more: Boolean(body && body.has_more) };
+    },
+    // {entries}: a room's moderation record, newest first, older than beforeId.
+    async audit(room, { beforeId = null, limit = 30 } = {}) {
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (beforeId !== null) query.set('before_id', String(beforeId));
+      const body = await call('GET', `/api/rooms/${encodeURIComponent(room)}/audit?${query}`);
+      return { entries: (body && body.entries) || [] };
     },
     async directory(q) {
       const body = await call('GET', `/api/directory?q=${encodeURIComponent(q)}&limit=30`);

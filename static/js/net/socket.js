@@ -29,7 +29,8 @@ export const SERVER_EVENTS = Object.freeze([
   'mentioned', // {room, message}: to every connection of the user it mentions
   'chat_error', // {event, code, message}: a failure of an event sent without an ack
   'room_added', // a room Summary
-  'room_removed', // {room}
+  'room_removed', // {room, banned?}
+  'room_updated', // {room, topic}: its topic changed
   'presence_changed', // {username, online}
   'signed_out', // {}: this session ended; the server disconnects next
 ]);

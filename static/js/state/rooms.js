@@ -244,10 +244,12 @@ function activity(state, room) {
   return tl && tl.lastMessage ? Date.parse(tl.lastMessage.created_at) : 0;
 }
 
-// The room list: members' rooms of one kind, the most recently active first.
+// The room list: members' rooms of one kind (private rooms listed with the public ones),
+// the most recently active first.
 export function listedRooms(state, kind) {
+  const listed = (r) => r.kind === kind || (kind === 'public' && r.kind === 'private');
   return Object.values(state.rooms.byName)
-    .filter((r) => r.member && r.kind === kind)
+    .filter((r) => r.member && listed(r))
     .sort((a, b) => activity(state, b) - activity(state, a) || a.name.localeCompare(b.name));
 }
 

@@ -8,8 +8,9 @@ import { isRoomName, isUsername, sameUser, shortWhen } from '../format.js';
 
 const SEARCH_DELAY = 250;
 
-// onJoin(name) and onDirect(peer) open the room or reject with a sentence saying why
-// not; searchDirectory(q) resolves {rooms} or {error}.
+// onJoin(name, {private}) and onDirect(peer) open the room (a new one made private when
+// asked) or reject with a sentence saying why not; searchDirectory(q) resolves {rooms} or
+// {error}.
 export function createFinder(doc, { me, onJoin, onDirect, searchDirectory }) {
   const $ = (id) => doc.getElementById(id);
   const els = {
@@ -18,6 +19,7 @@ export function createFinder(doc, { me, onJoin, onDirect, searchDirectory }) {
     joinForm: $('join-form'),
     joinInput: $('join-room'),
     joinError: $('join-error'),
+    joinPrivate: $('join-private'),
     dmForm: $('dm-form'),
     dmInput: $('dm-peer'),
     dmError: $('dm-error'),
@@ -83,7 +85,10 @@ export function createFinder(doc, { me, onJoin, onDirect, searchDirectory }) {
         if (!bare) return 'Type the name of a room.';
         return isRoomName(bare) ? null : 'A room name is 1–64 letters, digits, “-”, “_” or “.”.';
       },
-      (name) => onJoin(name.replace(/^#/, '')),
+      async (name) => {
+        await onJoin(name.replace(/^#/, ''), { private: Boolean(els.joinPrivate && els.joinPrivate.checked) });
+        if (els.joinPrivate) els.joinPrivate.checked = false;
+      },
     ),
   );
 
@@ -148,6 +153,7 @@ export function createFinder(doc, { me, onJoin, onDirect, searchDirectory }) {
             },
             h('span', { className: 'room-name' }, `#${r.room}`),
             h('span', { className: 'directory-meta' }, members + when),
+            r.topic ? h('span', { className: 'directory-topic' }, r.topic) : null,
           ),
         );
       }),

@@ -50,6 +50,9 @@ export function createMessageNodes(handlers) {
         toolbarButton('edit', `Edit your message from ${when}`, () => handlers.onEdit(id)),
         toolbarButton('delete', `Delete your message from ${when}`, () => handlers.onDelete(id), 'tool-danger'),
       );
+    } else if (item.canDelete) {
+      // Someone else's: the room's owner or a moderator deletes it.
+      buttons.push(toolbarButton('delete', `Delete ${whose} from ${when}`, () => handlers.onDelete(id), 'tool-danger'));
     }
     buttons[0].tabIndex = 0; // one stop per message; the arrows move along the toolbar
     const bar = h('div', { className: 'toolbar', role: 'toolbar', 'aria-label': `Actions for ${whose} from ${when}` }, buttons);
@@ -242,7 +245,7 @@ export function createMessageNodes(handlers) {
     setText(slots.seen, seen);
     slots.seen.hidden = !seen;
     const wantBar = !m.deleted;
-    if (wantBar && (!slots.toolbar || changed)) {
+    if (wantBar && (!slots.toolbar || changed || previous.canDelete !== item.canDelete)) {
       const bar = toolbar(li, item);
       if (slots.toolbar) slots.toolbar.replaceWith(bar);
       else li.append(bar);

@@ -85,6 +85,7 @@ export function createSidebar(doc, { onOpen, onRemove, onSignOut }) {
     if (current) p.link.setAttribute('aria-current', 'page');
     else p.link.removeAttribute('aria-current');
     li.classList.toggle('current', current);
+    li.classList.toggle('private', room.kind === 'private');
     li.classList.toggle('has-unread', tl.unread > 0);
     setText(p.name, label);
     p.dot.hidden = room.kind !== 'direct' || room.peerOnline === null;

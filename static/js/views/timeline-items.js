@@ -10,6 +10,7 @@
 import { dayKey, dayLabel, GROUP_WINDOW_MS, sameUser } from '../format.js';
 import { mentionsMe } from '../state/mentions.js';
 import { outboxFor } from '../state/outbox.js';
+import { canDeleteOthers } from '../state/owners.js';
 import { reactionsOf } from '../state/reactions.js';
 import { detachedOf } from '../state/reader.js';
 import { roomLabel } from '../state/rooms.js';
@@ -67,6 +68,7 @@ export function timelineItems(state, meta, now = new Date()) {
       mentionsMe: mentionsMe(state, m),
       highlight: highlight === m.id,
       editing: editing === m.id,
+      canDelete: canDeleteOthers(state, meta.name, m), // someone else's, as a moderator
     });
     prev = m;
     const nextId = i + 1 < room.messages.length ? room.messages[i + 1].id : Infinity;
