@@ -97,12 +97,17 @@ def end(user_id: int, username: str, room: str) -> Failure | None:
     return None
 
 
-def removed(user_id: int, username: str, room: str, *, banned: bool = False) -> None:
+def removed(
+    user_id: int, username: str, room: str, *, banned: bool = False, by: str | None = None
+) -> None:
     """Queue what a membership that ended must do: room_removed ({room, banned: true} for
-    a ban) to every connection of the user, the ``drop_room`` control action, which
-    closes and unwatches the room on each of them, on every process, and then one
-    leave_room_announcement with ``membership: true`` to those who have the room open."""
+    a ban; ``by``: the moderator who ended it) to every connection of the user, the
+    ``drop_room`` control action, which closes and unwatches the room on each of them, on
+    every process, and then one leave_room_announcement with ``membership: true`` to
+    those who have the room open."""
     news = {"room": room, "banned": True} if banned else {"room": room}
+    if by is not None:
+        news["by"] = by
     outbox.emit("room_removed", news, outbox.user_channel(user_id))
     outbox.control({"do": "drop_room", "user": user_id, "room": room})
     person = {"room": room, "username": username, "membership": True}

@@ -121,6 +121,18 @@ class RoomUpdated(Shape):
     topic: str | None = Field(description="null: the room has no topic any more")
 
 
+@server_event("role_changed")
+class RoleChanged(Shape):
+    """The owner promoted a member to moderator or demoted a moderator (to the room's
+    open and watching connections: the member lists, and the user's own actions, follow
+    at once)."""
+
+    room: str
+    username: str = Field(description="Whose role changed")
+    role: Literal["moderator", "member"]
+    by: str = Field(description="The owner who changed it")
+
+
 # --- who may do what -----------------------------------------------------------------
 
 
@@ -322,7 +334,7 @@ def _kick(me: Connection, room: OpenRoom, payload: Moderate, target) -> dict | F
     # Recorded first: a join that reads no membership any more then reads the kick too.
     _record(room, me.user_id, "kick", target.id, reason=payload.reason)
     if rooms.remove_member(room.id, target.id) is not None:
-        membership.removed(target.id, target.username, room.name)
+        membership.removed(target.id, target.username, room.name, by=me.username)
     return {}
 
 
@@ -332,7 +344,7 @@ def _ban(me: Connection, room: OpenRoom, payload: Moderate, target) -> dict | Fa
     # The ban first: a join that reads no membership any more then reads the ban too.
     banned = sql.run(_BAN[sql.dialect()], rid=room.id, uid=target.id, now=utcnow()).rowcount
     if rooms.remove_member(room.id, target.id) is not None:
-        membership.removed(target.id, target.username, room.name, banned=True)
+        membership.removed(target.id, target.username, room.name, banned=True, by=me.username)
     if banned:
         _record(room, me.user_id, "ban", target.id, reason=payload.reason)
     return {}
@@ -363,6 +375,8 @@ def _change_role(
     ).rowcount
     if changed:
         _record(room, me.user_id, payload.action, target.id, reason=payload.reason)
+        news = {"room": room.name, "username": target.username, "role": to_role, "by": me.username}
+        outbox.emit("role_changed", news, outbox.message_channel(room.name))
     return {}
 
 

@@ -258,6 +258,11 @@ class RoomRemoved(Shape):
         description="true: you were banned; you cannot join or read the room until unbanned "
         "(absent otherwise)",
     )
+    by: str | SkipJsonSchema[None] = Field(
+        None,
+        description="The owner or moderator who removed or banned you (absent when you "
+        "left yourself)",
+    )
 
 
 @server_event("presence_changed")

@@ -147,7 +147,7 @@ def test_a_watch_in_flight_when_the_membership_ends_does_not_watch_it(room, conn
     monkeypatch.setattr(summaries, "for_watching", read_then_kicked)
     ack = bob_watching.emit("watch_rooms", {}, callback=True)
     assert ack == {"ok": True, "rooms": []}
-    assert events(bob_watching, "room_removed") == [{"room": "r"}]
+    assert events(bob_watching, "room_removed") == [{"room": "r", "by": "alice"}]
     send(alice, "r", "not for bob")
     assert events(bob_watching) == []
 

@@ -219,7 +219,7 @@ def test_a_kick_removes_the_member_from_every_connection_and_they_may_join_again
     events(bob_watching)
     assert moderate(alice, "kick", target="bob", reason="cool off") == {"ok": True}
     for sock in (bob, bob_watching):
-        assert events(sock, "room_removed") == [{"room": "r"}]
+        assert events(sock, "room_removed") == [{"room": "r", "by": "alice"}]
     assert events(carol, "leave_room_announcement") == [
         {"room": "r", "username": "bob", "membership": True}
     ]
@@ -361,7 +361,7 @@ def test_a_banned_user_is_removed_and_then_cannot_join_read_search_or_be_mention
     events(bob)
     assert moderate(alice, "ban", target="bob", reason="spam") == {"ok": True}
     for sock in (bob, bob_tab):
-        assert events(sock, "room_removed") == [{"room": "r", "banned": True}]
+        assert events(sock, "room_removed") == [{"room": "r", "banned": True, "by": "alice"}]
     assert code(send(bob, "r", "still here?")) == "not_in_room"
     for sock in (bob, bob_tab):
         ack = sock.emit("joined_room", {"room": "r"}, callback=True)
@@ -440,15 +440,27 @@ def test_the_owner_may_ban_a_moderator_and_the_ban_ends_the_role(room, client, b
 # --- moderate: promote and demote ------------------------------------------------------
 
 
-def test_the_owner_promotes_and_demotes_and_it_counts_at_once(room, client, bearer):
+def test_the_owner_promotes_and_demotes_and_it_counts_at_once(room, client, bearer, connect):
     alice, bob, carol = room
     assert code(moderate(bob, "kick", target="carol")) == "forbidden"
+    carol_watching = connect("carol", register=False)
+    assert carol_watching.emit("watch_rooms", {}, callback=True)["ok"]
+    for sock in (alice, bob, carol, carol_watching):
+        events(sock)
     promote(alice, "bob")
-    promote(alice, "bob")  # a moderator already: nothing changes
+    # Everyone with the room open or watched hears of it, the target included.
+    news = {"room": "r", "username": "bob", "role": "moderator", "by": "alice"}
+    for sock in (alice, bob, carol, carol_watching):
+        assert events(sock, "role_changed") == [news]
+    promote(alice, "bob")  # a moderator already: nothing changes, nothing is announced
+    assert events(bob, "role_changed") == []
     roles = {m["username"]: m["role"] for m in members(client, bearer("carol"))["members"]}
     assert roles == {"alice": "owner", "bob": "moderator", "carol": "member"}
     assert moderate(bob, "kick", target="carol") == {"ok": True}
     assert moderate(alice, "demote", target="bob") == {"ok": True}
+    assert events(bob, "role_changed") == [
+        {"room": "r", "username": "bob", "role": "member", "by": "alice"}
+    ]
     join(carol, "r")
     assert code(moderate(bob, "kick", target="carol")) == "forbidden"
     actions = [e["action"] for e in audit(client, bearer("alice")).get_json()["entries"]]

@@ -102,7 +102,7 @@ def test_a_ban_during_a_burst_of_sends_on_two_processes(servers):
             history = older["messages"] + history
         assert sorted(m["id"] for m in history if m["username"] == "tom") == sorted(stored)
         for tom in toms:
-            assert tom.wait_for("room_removed") == [{"room": "burst", "banned": True}]
+            assert tom.wait_for("room_removed") == [{"room": "burst", "banned": True, "by": "mona"}]
             ack = tom.call("joined_room", {"room": "burst"})
             assert ack["error"]["code"] == "forbidden"
         assert "tom" not in members(first, "mona", "burst")
@@ -157,7 +157,7 @@ def test_kicks_while_the_targets_reconnect_is_in_flight(servers):
             assert answers["kick"] == {"ok": True}, answers
             joined = answers["join"]["ok"]
             if joined:  # the join came first: the kick then reaches this connection
-                assert again.wait_for("room_removed") == [{"room": "kicks"}]
+                assert again.wait_for("room_removed") == [{"room": "kicks", "by": "mona"}]
             else:
                 assert answers["join"]["error"]["code"] == "forbidden", answers
             outcomes.append(joined)

@@ -169,10 +169,15 @@ describe('owners: the state', () => {
     assert.match(state.owners.notice.text, /^You were banned from #general\./);
     state = apply(state, { type: 'notice_dismissed' });
     assert.equal(state.owners.notice, null);
-    state = apply(state, { type: 'room_removed', room: 'team', remote: true });
-    assert.match(state.owners.notice.text, /^You were removed from #team\. A member can invite you back\./);
+    state = apply(state, { type: 'room_removed', room: 'team', by: 'alice', remote: true });
+    assert.match(state.owners.notice.text, /^You were removed from #team by alice\. A member can invite you back\./);
     state = apply(state, { type: 'opened', room: 'random' });
     assert.equal(state.owners.notice, null);
+
+    // Left in another tab: the server's room_removed names nobody, and nothing is said.
+    state = run(state, { type: 'room_removed', room: 'random', remote: true });
+    assert.equal(state.owners.notice, null);
+    assert.equal(state.rooms.byName.random?.member ?? false, false);
 
     // Removed from my list by me: the server's echo finds no room, and says nothing.
     state = run(state, { type: 'room_removed', room: 'random' }, { type: 'room_removed', room: 'random', remote: true });
@@ -199,6 +204,29 @@ describe('owners: words', () => {
       'You were banned from #x. You cannot open it again unless its owner or a moderator unbans you.',
     );
     assert.equal(removalText('#x'), 'You were removed from #x. You can join it again from “Join a room”.');
+    assert.equal(
+      removalText('#x', { banned: true, by: 'mona' }),
+      'You were banned from #x by mona. You cannot open it again unless its owner or a moderator unbans you.',
+    );
+  });
+
+  it('a promotion or demotion reaches the member list and my own role', () => {
+    let state = joined(opened('general', [summary('general')]));
+    state = apply(state, {
+      type: 'members_loaded',
+      room: 'general',
+      members: [
+        { username: 'alice', role: 'owner', online: true },
+        { username: 'bob', role: 'member', online: false },
+      ],
+      has_more: false,
+    });
+    state = apply(state, { type: 'role_changed', room: 'general', username: 'bob', role: 'moderator' });
+    assert.equal(ownersOf(state, 'general').members.list.find((m) => m.username === 'bob').role, 'moderator');
+    state = apply(state, { type: 'role_changed', room: 'general', username: state.me, role: 'moderator' });
+    assert.equal(ownersOf(state, 'general').role, 'moderator');
+    state = apply(state, { type: 'role_changed', room: 'general', username: state.me.toUpperCase(), role: 'member' });
+    assert.equal(ownersOf(state, 'general').role, 'member');
   });
 
   it('errors are the server\'s words, connection trouble ours', () => {

@@ -35,6 +35,7 @@ PRESENCE_CHANGED = "presence_changed"
 REACTION_CHANGED = "reaction_changed"
 RECIEVE_MESSAGE = "recieve_message"
 REJOIN_ROOM = "rejoin_room"
+ROLE_CHANGED = "role_changed"
 ROOM_ADDED = "room_added"
 ROOM_REMOVED = "room_removed"
 ROOM_UPDATED = "room_updated"
@@ -68,6 +69,7 @@ SERVER_EVENTS = (
     REACTION_CHANGED,
     RECIEVE_MESSAGE,
     REJOIN_ROOM,
+    ROLE_CHANGED,
     ROOM_ADDED,
     ROOM_REMOVED,
     ROOM_UPDATED,
@@ -530,6 +532,22 @@ class RejoinRoom(TypedDict):
     reset: bool
 
 
+class RoleChanged(TypedDict):
+    """The owner promoted a member to moderator or demoted a moderator (to the room's open and
+    watching connections: the member lists, and the user's own actions, follow at once).
+    Carried by role_changed.
+    """
+
+    room: str
+
+    #: Whose role changed
+    username: str
+    role: Literal["moderator", "member"]
+
+    #: The owner who changed it
+    by: str
+
+
 class RoomAdded(TypedDict):
     """You became a member of a room by someone else's action; a watching client sends
     watch_rooms again to receive it. Carried by room_added.
@@ -580,6 +598,9 @@ class RoomRemoved(TypedDict):
     #: true: you were banned; you cannot join or read the room until unbanned (absent
     #: otherwise)
     banned: NotRequired[bool]
+
+    #: The owner or moderator who removed or banned you (absent when you left yourself)
+    by: NotRequired[str]
 
 
 class RoomUpdated(TypedDict):
@@ -758,6 +779,7 @@ SERVER_EVENT_TYPES: dict[str, Any] = {
     REACTION_CHANGED: ReactionChanged,
     RECIEVE_MESSAGE: Message,
     REJOIN_ROOM: RejoinRoom,
+    ROLE_CHANGED: RoleChanged,
     ROOM_ADDED: RoomAdded,
     ROOM_REMOVED: RoomRemoved,
     ROOM_UPDATED: RoomUpdated,

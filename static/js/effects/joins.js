@@ -236,10 +236,11 @@ export function createJoins({ socket, api, store, page = window }) {
         dispatch({ type: 'room_added', summary });
         if (watch() === 'on') watchRooms(); // so its messages reach this page too
       },
-      // The server ended my membership (a kick, a ban, or I left in another tab).
+      // The server ended my membership (a kick or a ban `by` someone, or I left in another tab).
       room_removed: (d) => {
         const wasOpen = getState().rooms.current === d.room;
-        dispatch({ type: 'room_removed', room: d.room, banned: d.banned === true, remote: true });
+        const by = typeof d.by === 'string' ? d.by : null;
+        dispatch({ type: 'room_removed', room: d.room, banned: d.banned === true, by, remote: true });
         if (wasOpen) history.pushState({ room: null }, '', '/');
       },
     },

@@ -140,6 +140,11 @@ export function createModeration({ socket, api, store }) {
       room_updated: (d) => {
         if (typeof d.room === 'string') dispatch({ type: 'topic_changed', room: d.room, topic: d.topic ?? null });
       },
+      role_changed: (d) => {
+        if (typeof d.room !== 'string' || typeof d.username !== 'string') return;
+        if (d.role !== 'moderator' && d.role !== 'member') return;
+        dispatch({ type: 'role_changed', room: d.room, username: d.username, role: d.role });
+      },
     },
   };
 }

@@ -29,8 +29,9 @@ export const SERVER_EVENTS = Object.freeze([
   'mentioned', // {room, message}: to every connection of the user it mentions
   'chat_error', // {event, code, message}: a failure of an event sent without an ack
   'room_added', // a room Summary
-  'room_removed', // {room, banned?}
+  'room_removed', // {room, banned?, by?}: by someone's hand when `by` is there
   'room_updated', // {room, topic}: its topic changed
+  'role_changed', // {room, username, role, by}: promoted or demoted
   'presence_changed', // {username, online}
   'signed_out', // {}: this session ended; the server disconnects next
 ]);

@@ -101,11 +101,15 @@ export const ACTION_LABELS = Object.freeze({
 
 export const ROLE_LABELS = Object.freeze({ owner: 'Owner', moderator: 'Moderator' });
 
-// What the page says when my membership of a room ended by someone else's hand.
-export function removalText(label, { banned = false, kind = 'public' } = {}) {
-  if (banned) return `You were banned from ${label}. You cannot open it again unless its owner or a moderator unbans you.`;
-  if (kind === 'private') return `You were removed from ${label}. A member can invite you back.`;
-  return `You were removed from ${label}. You can join it again from “Join a room”.`;
+// What the page says when my membership of a room ended by someone else's hand (`by`:
+// the owner or moderator, when the server names them).
+export function removalText(label, { banned = false, kind = 'public', by = null } = {}) {
+  const byWhom = by ? ` by ${by}` : '';
+  if (banned) {
+    return `You were banned from ${label}${byWhom}. You cannot open it again unless its owner or a moderator unbans you.`;
+  }
+  if (kind === 'private') return `You were removed from ${label}${byWhom}. A member can invite you back.`;
+  return `You were removed from ${label}${byWhom}. You can join it again from “Join a room”.`;
 }
 
 // One line of the record, without its time: "alice banned bob".
@@ -253,6 +257,20 @@ const handlers = {
     return withRoom(slice, event.room, (r) => setMembers(r, upsertMember(r.members, { username, ...fields })));
   },
 
+  // The owner promoted or demoted someone (role_changed): their row, and my own role (so
+  // the actions I am offered follow at once) when it is me.
+  role_changed(slice, event, state) {
+    if (!slice.byRoom[event.room] && !sameUser(event.username, state.me)) return slice;
+    return withRoom(slice, event.room, (r) => {
+      let next = r;
+      if (r.members.list.some((m) => sameUser(m.username, event.username))) {
+        next = setMembers(r, upsertMember(r.members, { username: event.username, role: event.role }));
+      }
+      if (sameUser(event.username, state.me) && next.role !== event.role) next = { ...next, role: event.role };
+      return next;
+    });
+  },
+
   member_gone: (slice, event) =>
     withRoom(slice, event.room, (r) => setMembers(r, withoutMember(r.members, event.username))),
 
@@ -302,12 +320,15 @@ const handlers = {
     const known = state.rooms.byName[event.room];
     const byRoom = { ...slice.byRoom };
     delete byRoom[event.room];
-    if (!event.remote || !known || known.kind === 'direct') {
+    // Without `by` and not a ban, I left it myself (in another tab): no notice.
+    const byHand = Boolean(event.banned) || Boolean(event.by);
+    if (!event.remote || !known || known.kind === 'direct' || !byHand) {
       return slice.byRoom[event.room] ? { ...slice, byRoom } : slice;
     }
     const label = `#${event.room}`;
     const banned = Boolean(event.banned);
-    const notice = { room: event.room, label, banned, text: removalText(label, { banned, kind: known.kind }) };
+    const text = removalText(label, { banned, kind: known.kind, by: event.by || null });
+    const notice = { room: event.room, label, banned, text };
     return { ...slice, byRoom, notice };
   },
 
