@@ -9,15 +9,18 @@ import { createEffects } from './effects/index.js';
 import { connect } from './net/socket.js';
 import { messageIn } from './state/reader.js';
 import { createStore, initialState } from './state/store.js';
+import { trayStatus } from './state/uploads.js';
 import { createAttention } from './views/attention.js';
 import { createComposer } from './views/composer.js';
 import { createConversation } from './views/conversation.js';
 import { createFinder } from './views/finder.js';
+import { createLightbox } from './views/lightbox.js';
 import { createMentionsView } from './views/mentions.js';
 import { createPage } from './views/page.js';
 import { createEmojiPicker } from './views/picker.js';
 import { createSearchView } from './views/search.js';
 import { createSidebar } from './views/sidebar.js';
+import { createUploadTray } from './views/uploads.js';
 
 const root = document.getElementById('chat');
 if (root) start(root);
@@ -29,8 +32,9 @@ function start(root) {
   const { dispatch, getState } = store;
   const views = {};
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
-  const effects = createEffects({ socket: connect(), store, csrfToken, views });
-  const { drafts, place, session, joins, send, marks, mentions, reactions, reader } = effects;
+  const maxUpload = Number(root.dataset.maxUpload) || 0;
+  const effects = createEffects({ socket: connect(), store, csrfToken, views, maxUpload });
+  const { drafts, place, session, joins, send, marks, mentions, reactions, reader, uploads } = effects;
 
   const page = createPage(document, root);
   const picker = createEmojiPicker(document, { dataSource: emojiData });
@@ -73,10 +77,14 @@ function start(root) {
     onOpenOriginal: (id) => reader.jump(getState().rooms.current, id),
     onRetry: (clientId) => dispatch({ type: 'retry', client_id: clientId }),
     onDiscard: (clientId) => dispatch({ type: 'discarded', client_id: clientId }),
+    onOpenImage: (id, thumbnail) => lightbox.open(id, thumbnail),
   });
+  const lightbox = createLightbox(document);
+  const tray = createUploadTray(document, { onAdd: uploads.add, onRemove: uploads.remove });
   const composer = createComposer(document, {
     touch: window.matchMedia('(pointer: coarse)').matches,
     drafts,
+    files: (name) => trayStatus(getState(), name),
     onSend: (text) => {
       if (!send.queue(text)) return;
       reader.backToLive();
@@ -96,7 +104,7 @@ function start(root) {
 
   Object.assign(views, { conversation, attention, page });
   // Every change: the views render, then whatever can be sent goes.
-  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page];
+  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page, tray, lightbox];
   store.subscribe((state) => rendered.forEach((view) => view.render(state)));
   store.subscribe(send.pump);
   // A reload returns to where the reader was.

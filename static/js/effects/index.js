@@ -17,10 +17,12 @@ import { createReadMarks } from './read-marks.js';
 import { createSearch } from './search.js';
 import { createSend } from './send.js';
 import { createSession } from './session.js';
+import { createUploads } from './uploads.js';
 import { createApi } from '../net/api.js';
 import { listen } from '../net/socket.js';
 
-export function createEffects({ socket, store, csrfToken, views, page = window }) {
+// `maxUpload`: the bytes a file may have (the server's MAX_UPLOAD_MB).
+export function createEffects({ socket, store, csrfToken, views, maxUpload = 0, page = window }) {
   const me = store.getState().me;
   const storage = page.localStorage;
   keepOutbox({ store, storage });
@@ -44,7 +46,8 @@ export function createEffects({ socket, store, csrfToken, views, page = window }
   const reader = createReader({ socket, store });
   const presence = createPresence({ store });
   const search = createSearch({ api, store });
+  const uploads = createUploads({ store, csrfToken, maxBytes: maxUpload, onUnauthorized: session.signIn });
   const tables = [session, joins, inbox, marks, presence, reactions, mentions].map((effect) => effect.events);
   listen(socket, ...tables);
-  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search };
+  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search, uploads };
 }
