@@ -94,15 +94,19 @@ export function createLightbox(doc) {
   dialog.addEventListener('close', () => {
     shownId = null;
     img.removeAttribute('src');
-    const back = opener;
+    const [back, id] = opener || [null, null];
     opener = null;
-    if (back && back.isConnected) back.focus({ preventScroll: true });
+    // The thumbnail may have been drawn again meanwhile (its message came back from the
+    // server): then its new self takes the focus.
+    const thumbnail =
+      back && back.isConnected ? back : doc.querySelector(`#messages button.attachment-image[data-attachment-id="${id}"]`);
+    if (thumbnail) thumbnail.focus({ preventScroll: true });
   });
 
   return {
     // Opens at attachment `id`; `from` gets the focus back.
     open(id, from = null) {
-      opener = from;
+      opener = [from, id];
       if (!dialog.open) dialog.showModal();
       show(id);
       close.focus();
