@@ -387,3 +387,26 @@ def test_on_a_phone_the_tray_thumbnails_and_lightbox_fit(people):
     box.locator(".lightbox-close").click()
     expect(box).to_be_hidden()
     assert errors_of(alice) == []
+
+
+def test_a_finished_upload_waits_in_the_tray_across_a_reload_like_the_draft(people):
+    alice, bob = people("alice"), people("bob")
+    room = unique("reload")
+    alice.open(f"room={room}")
+    bob.open(f"room={room}")
+    alice.page.fill("#message", "after the reload")
+    paste(alice.page, ("kept.png", "image/png", png((200, 100))))
+    expect(chips(alice.page)).to_have_count(1)
+    alice.page.reload()
+    alice.page.wait_for_selector("#status", state="hidden")
+    expect(chips(alice.page).locator(".upload-name")).to_have_text("kept.png")
+    expect(alice.page.locator("#message")).to_have_value("after the reload")
+    alice.page.click("#send")
+    msg = bob.page.locator("#messages .msg:not(.pending)").last
+    expect(msg.locator(".body")).to_have_text("after the reload")
+    expect(msg.locator(".attachment-image img")).to_have_attribute("alt", "kept.png")
+    expect(chips(alice.page)).to_have_count(0)
+    alice.page.reload()
+    alice.page.wait_for_selector("#status", state="hidden")
+    expect(alice.page.locator("#upload-tray")).to_be_hidden()  # sent, so not brought back
+    assert errors_of(alice, bob) == []

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { filesSummary, fitWithin, humanSize, imagesOf, isImage, messageLine } from '../../static/js/attachments.js';
 import { loadEntries, persist } from '../../static/js/effects/outbox-storage.js';
 import { createSend } from '../../static/js/effects/send.js';
+import { KEEP_FOR, keepTray, loadTray, persistTray } from '../../static/js/effects/tray-storage.js';
 import { createUploads, uploadErrorText } from '../../static/js/effects/uploads.js';
 import { apply } from '../../static/js/state/store.js';
 import { percent, readyAttachments, roomLeft, trayStatus, uploadsFor } from '../../static/js/state/uploads.js';
@@ -304,6 +305,82 @@ describe('uploading (effect)', () => {
     assert.equal(uploadErrorText(0, null, { maxBytes: 10 * MB, size: 5 }), 'the connection broke off');
     assert.equal(uploadErrorText(413, null, { maxBytes: 10 * MB }), 'a file is at most 10 MB');
     assert.equal(uploadErrorText(413, { error: { code: 'too_large', message: 'a file is at most 3 MB' } }), 'a file is at most 3 MB');
+    assert.equal(
+      uploadErrorText(400, { error: { code: 'invalid_payload', message: 'The CSRF token has expired.' } }),
+      'the page is out of date: reload it and try again',
+    );
+  });
+});
+
+function memoryStorage() {
+  const map = new Map();
+  return {
+    map,
+    get length() {
+      return map.size;
+    },
+    key: (i) => [...map.keys()][i] ?? null,
+    getItem: (k) => (map.has(k) ? map.get(k) : null),
+    setItem: (k, v) => map.set(k, String(v)),
+    removeItem: (k) => map.delete(k),
+  };
+}
+
+describe('the tray across a reload', () => {
+  it('brings back finished uploads per room, not those uploading, failed or sent', () => {
+    const storage = memoryStorage();
+    let state = joined(opened());
+    const before = state;
+    state = run(
+      state,
+      started('u1'),
+      { type: 'upload_done', key: 'u1', attachment: image(1), at: 5000 },
+      started('u2', 'random'),
+      { type: 'upload_done', key: 'u2', attachment: file(2), at: 6000 },
+      started('u3'),
+      { type: 'upload_refused', upload: { key: 'u4', room: 'general', name: 'x', size: 1 }, error: 'no' },
+    );
+    persistTray(storage, 'alice', before.uploads, state.uploads);
+    assert.equal(storage.map.size, 2);
+    const back = loadTray(storage, 'alice', 7000);
+    assert.deepEqual(
+      back.map((u) => [u.key, u.room, u.attachment.id]),
+      [
+        ['u1', 'general', 1],
+        ['u2', 'random', 2],
+      ],
+    );
+    assert.deepEqual(loadTray(storage, 'bob', 7000), []); // only mine
+    let fresh = apply(joined(opened()), { type: 'uploads_restored', uploads: back });
+    assert.deepEqual(readyAttachments(fresh, 'general').map((a) => a.id), [1]);
+    assert.deepEqual(trayStatus(fresh, 'random'), { count: 1, ready: 1, problem: null });
+    // Twice is once.
+    fresh = apply(fresh, { type: 'uploads_restored', uploads: back });
+    assert.equal(fresh.uploads.length, 2);
+    // Sent: the key goes.
+    const sent = apply(state, { type: 'queued', entry: { client_id: 'c', room: 'general', text: '', queued_at: 1, attachments: [image(1)] } });
+    persistTray(storage, 'alice', state.uploads, sent.uploads);
+    assert.deepEqual(loadTray(storage, 'alice', 7000).map((u) => u.key), ['u2']);
+  });
+
+  it('forgets what the server has removed by now, and everything on signing out', () => {
+    const storage = memoryStorage();
+    const upload = { key: 'u1', room: 'general', state: 'done', attachment: image(1), doneAt: 1000 };
+    persistTray(storage, 'alice', [], [upload]);
+    assert.deepEqual(loadTray(storage, 'alice', 1000 + KEEP_FOR + 1), []);
+    assert.equal(storage.map.size, 0); // and not kept
+    persistTray(storage, 'alice', [], [upload]);
+    storage.setItem('chat-on-flask.tray.alice.junk', '{');
+    const store = quietStore(joined(opened()));
+    const trays = keepTray({ store, storage, clock: { now: () => 2000 } });
+    assert.deepEqual(store.getState().uploads.map((u) => u.key), ['u1']);
+    assert.equal(storage.getItem('chat-on-flask.tray.alice.junk'), null);
+    trays.clearAll();
+    assert.equal(storage.map.size, 0);
+    store.dispatch({ type: 'upload_removed', key: 'u1' });
+    store.dispatch(started('u9'));
+    store.dispatch({ type: 'upload_done', key: 'u9', attachment: image(9), at: 3000 });
+    assert.equal(storage.map.size, 0); // nothing written after
   });
 });
 

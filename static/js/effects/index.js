@@ -17,6 +17,7 @@ import { createReadMarks } from './read-marks.js';
 import { createSearch } from './search.js';
 import { createSend } from './send.js';
 import { createSession } from './session.js';
+import { keepTray } from './tray-storage.js';
 import { createUploads } from './uploads.js';
 import { createApi } from '../net/api.js';
 import { listen } from '../net/socket.js';
@@ -26,9 +27,17 @@ export function createEffects({ socket, store, csrfToken, views, maxUpload = 0, 
   const me = store.getState().me;
   const storage = page.localStorage;
   keepOutbox({ store, storage });
+  const trays = keepTray({ store, storage });
   const drafts = createDrafts({ storage, me });
   const place = createPlace({ storage: page.sessionStorage, me });
-  const session = createSession({ socket, store, onLeave: drafts.clearAll });
+  const session = createSession({
+    socket,
+    store,
+    onLeave: () => {
+      drafts.clearAll();
+      trays.clearAll();
+    },
+  });
   const api = createApi({ csrfToken, onUnauthorized: session.signIn });
   const joins = createJoins({ socket, api, store });
   const send = createSend({ socket, store, rejoin: joins.joinCurrent });

@@ -19,6 +19,9 @@ const nextKey = () => `u${Date.now().toString(36)}-${(keys += 1)}`;
 // Why the server refused an upload, in words, from its answer.
 export function uploadErrorText(status, body, { maxBytes = 0, size = 0 } = {}) {
   const error = body && body.error;
+  // A page open for hours holds an expired CSRF token (the JSON API fetches a fresh one;
+  // a file would have to go again): a reload gives one.
+  if (status === 400 && error && /csrf/i.test(error.message || '')) return 'the page is out of date: reload it and try again';
   if (error && error.message) return error.message;
   if (status === 413) return `a file is at most ${Math.floor(maxBytes / (1024 * 1024))} MB`;
   if (status === 0) {
@@ -61,7 +64,7 @@ export function createUploads({ store, csrfToken, maxBytes, onUnauthorized = () 
         body = null;
       }
       if (xhr.status === 201 && body && body.attachment) {
-        dispatch({ type: 'upload_done', key, attachment: body.attachment });
+        dispatch({ type: 'upload_done', key, attachment: body.attachment, at: clock.now() });
         return;
       }
       if (xhr.status === 401) onUnauthorized();

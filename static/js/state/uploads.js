@@ -3,10 +3,11 @@
 // The uploads slice: the files in the tray above the message box, per room (a file is
 // uploaded to one room and goes out in a message there; switching rooms keeps each room's
 // tray), oldest first, each {key, room, name, size, state, loaded, total, attachment, error}
-// with state uploading | done (the server has it: `attachment`) | failed (`error`, the
+// with state uploading | done (the server has it: `attachment`, since `doneAt`) | failed (`error`, the
 // server's words). The files that are done go out with the next message of the room
 // (the outbox entry takes them); a failed one stays until it is dismissed, and nothing is
-// sent while one is there or one is still uploading.
+// sent while one is there or one is still uploading. What is done survives a reload
+// (effects/tray-storage.js).
 //
 // `apply(state, event)` is pure: given the whole state before the event, it returns this
 // slice after it (the same array when nothing changed).
@@ -54,8 +55,18 @@ const handlers = {
   },
   upload_done(uploads, event) {
     return update(uploads, event.key, (u) =>
-      u.state !== 'uploading' ? u : { ...u, state: 'done', loaded: u.total, attachment: event.attachment },
+      u.state !== 'uploading'
+        ? u
+        : { ...u, state: 'done', loaded: u.total, attachment: event.attachment, doneAt: event.at || 0 },
     );
+  },
+  // Finished uploads an earlier page left in its trays (from localStorage), each once.
+  uploads_restored(uploads, event) {
+    const have = new Set(uploads.map((u) => u.key));
+    const back = event.uploads
+      .filter((u) => !have.has(u.key))
+      .map((u) => ({ ...u, state: 'done', loaded: u.size, total: u.size, error: null }));
+    return back.length ? [...back, ...uploads] : uploads;
   },
   upload_failed(uploads, event) {
     return update(uploads, event.key, (u) => (u.state !== 'uploading' ? u : { ...u, state: 'failed', error: event.error }));

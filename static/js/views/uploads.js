@@ -128,7 +128,7 @@ export function createUploadTray(doc, { onAdd, onRemove }) {
     li.replaceChildren(
       icon('file'),
       h('span', { className: 'upload-name' }, upload.name),
-      h('span', { className: 'upload-error', role: 'alert' }, `Not uploaded: ${upload.error}.`),
+      h('span', { className: 'upload-error', role: 'alert' }, `Not uploaded: ${upload.error.replace(/\.$/, '')}.`),
       removeButton(upload, `Dismiss the error about ${upload.name}`, 'Dismiss'),
     );
   }
