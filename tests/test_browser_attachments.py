@@ -309,6 +309,7 @@ def test_refused_files_say_why_in_the_tray_and_nothing_is_sent(people, server):
     for _ in range(2):
         failed.first.get_by_role("button").click()
     expect(failed).to_have_count(0)
+    expect(alice.page.locator("#composer-error")).to_be_empty()  # nothing wrong any more
 
     # Past the quota (2 MB per person here): the server's limit_reached message.
     for i in range(3):

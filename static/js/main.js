@@ -32,7 +32,7 @@ function start(root) {
   const { dispatch, getState } = store;
   const views = {};
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
-  const maxUpload = Number(root.dataset.maxUpload) || 0;
+  const maxUpload = Number(root.dataset.maxUpload) || 0; // bytes a file may have
   const effects = createEffects({ socket: connect(), store, csrfToken, views, maxUpload });
   const { drafts, place, session, joins, send, marks, mentions, reactions, reader, uploads } = effects;
 

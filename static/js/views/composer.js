@@ -49,6 +49,7 @@ export function createComposer(doc, handlers) {
   let savedDraft = ''; // what the box held before the edit
   let typingSentAt = 0;
   let idleTimer = null;
+  let trayError = false; // the error shown is the tray's: it goes when the tray is ready
 
   els.input.setAttribute('enterkeyhint', touch ? 'enter' : 'send');
   const complete = createAutocomplete({
@@ -63,6 +64,7 @@ export function createComposer(doc, handlers) {
   }
 
   function showError(text) {
+    trayError = false;
     setText(els.error, text || '');
     els.input.setAttribute('aria-invalid', text ? 'true' : 'false');
   }
@@ -206,6 +208,7 @@ export function createComposer(doc, handlers) {
     }
     if (files.problem) {
       showError(`${files.problem} Nothing was sent.`);
+      trayError = true;
       els.input.focus();
       return;
     }
@@ -242,6 +245,10 @@ export function createComposer(doc, handlers) {
       setRoom(open ? open.name : null, open ? roomLabel(open) : '');
       renderEditing(state.compose.editing);
       renderReply(state.compose.replyTo);
+      if (trayError && !(room && handlers.files(room).problem)) {
+        trayError = false;
+        showError('');
+      }
     },
     showError,
     focus() {
