@@ -10,16 +10,19 @@ import { sameUser } from './format.js';
 import { connect } from './net/socket.js';
 import { messageIn } from './state/reader.js';
 import { createStore, initialState } from './state/store.js';
+import { trayStatus } from './state/uploads.js';
 import { createAttention } from './views/attention.js';
 import { createComposer } from './views/composer.js';
 import { createConversation } from './views/conversation.js';
 import { createFinder } from './views/finder.js';
+import { createLightbox } from './views/lightbox.js';
 import { createMentionsView } from './views/mentions.js';
 import { createOwnersViews } from './views/owners.js';
 import { createPage } from './views/page.js';
 import { createEmojiPicker } from './views/picker.js';
 import { createSearchView } from './views/search.js';
 import { createSidebar } from './views/sidebar.js';
+import { createUploadTray } from './views/uploads.js';
 
 const root = document.getElementById('chat');
 if (root) start(root);
@@ -31,8 +34,9 @@ function start(root) {
   const { dispatch, getState } = store;
   const views = {};
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
-  const effects = createEffects({ socket: connect(), store, csrfToken, views });
-  const { drafts, place, session, joins, send, marks, mentions, reactions, reader, moderation } = effects;
+  const maxUpload = Number(root.dataset.maxUpload) || 0; // bytes a file may have
+  const effects = createEffects({ socket: connect(), store, csrfToken, views, maxUpload });
+  const { drafts, place, session, joins, send, marks, mentions, reactions, reader, moderation, uploads } = effects;
 
   const page = createPage(document, root);
   const picker = createEmojiPicker(document, { dataSource: emojiData });
@@ -81,10 +85,14 @@ function start(root) {
     onOpenOriginal: (id) => reader.jump(getState().rooms.current, id),
     onRetry: (clientId) => dispatch({ type: 'retry', client_id: clientId }),
     onDiscard: (clientId) => dispatch({ type: 'discarded', client_id: clientId }),
+    onOpenImage: (id, thumbnail) => lightbox.open(id, thumbnail),
   });
+  const lightbox = createLightbox(document);
+  const tray = createUploadTray(document, { onAdd: uploads.add, onRemove: uploads.remove });
   const composer = createComposer(document, {
     touch: window.matchMedia('(pointer: coarse)').matches,
     drafts,
+    files: (name) => trayStatus(getState(), name),
     onSend: (text) => {
       if (!send.queue(text)) return;
       reader.backToLive();
@@ -105,7 +113,7 @@ function start(root) {
   Object.assign(views, { conversation, attention, page });
   // Every change: the views render, then whatever can be sent goes.
   const owners = createOwnersViews(document, root, { moderation, dispatch });
-  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page, owners];
+  const rendered = [composer, sidebar, conversation, attention, mentionsView, searchView, page, owners, tray, lightbox];
   store.subscribe((state) => rendered.forEach((view) => view.render(state)));
   store.subscribe(send.pump);
   // A reload returns to where the reader was.

@@ -60,7 +60,8 @@ export const entry = (id, room = 'general', queued_at = 1) => ({
 
 // Every slice but `key` is the same object after `event`: a slice writes its own key only.
 export function othersUnchanged(assert, before, after, key) {
-  for (const name of ['connection', 'rooms', 'timeline', 'outbox', 'reader', 'reactions', 'mentions', 'compose', 'search', 'owners']) {
+  const slices = ['connection', 'rooms', 'timeline', 'outbox', 'reader', 'reactions', 'mentions', 'compose', 'search', 'owners', 'uploads'];
+  for (const name of slices) {
     if (name !== key) assert.equal(after[name], before[name], `${name} changed`);
   }
 }

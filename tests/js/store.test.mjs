@@ -37,6 +37,7 @@ describe('apply', () => {
       'rooms',
       'search',
       'timeline',
+      'uploads',
     ]);
     assert.equal(state.rooms.current, 'dm:alice:bob');
     assert.equal(state.rooms.byName['dm:alice:bob'].peer, 'Bob');

@@ -5,8 +5,8 @@
 // (and the sound) where the attention view says so. A message that mentions me is told
 // by the mentions effect instead (its `mentioned` comes to every connection).
 
+import { messageLine } from '../attachments.js';
 import { sameUser } from '../format.js';
-import { plainText } from '../markdown.js';
 import { mentionsMe } from '../state/mentions.js';
 import { shouldNotify } from '../state/rooms.js';
 import { hasMessage, timelineOf } from '../state/timeline.js';
@@ -26,7 +26,7 @@ export function createInbox({ store, atBottom, announce, alert, page = document 
     dispatch({ type: 'message', message: m, attentive });
     if (!fresh || sameUser(m.username, before.me) || m.deleted) return;
     const state = getState();
-    if (m.room === state.rooms.current) announce(`${m.username}: ${plainText(m.message)}`);
+    if (m.room === state.rooms.current) announce(`${m.username}: ${messageLine(m)}`);
     if (mentionsMe(state, m)) return;
     if (shouldNotify(state, m, { looking: visibleTab && page.hasFocus() })) alert(state, m);
   }

@@ -18,16 +18,27 @@ import { createReadMarks } from './read-marks.js';
 import { createSearch } from './search.js';
 import { createSend } from './send.js';
 import { createSession } from './session.js';
+import { keepTray } from './tray-storage.js';
+import { createUploads } from './uploads.js';
 import { createApi } from '../net/api.js';
 import { listen } from '../net/socket.js';
 
-export function createEffects({ socket, store, csrfToken, views, page = window }) {
+// `maxUpload`: the bytes a file may have (the server's MAX_UPLOAD_MB).
+export function createEffects({ socket, store, csrfToken, views, maxUpload = 0, page = window }) {
   const me = store.getState().me;
   const storage = page.localStorage;
   keepOutbox({ store, storage });
+  const trays = keepTray({ store, storage });
   const drafts = createDrafts({ storage, me });
   const place = createPlace({ storage: page.sessionStorage, me });
-  const session = createSession({ socket, store, onLeave: drafts.clearAll });
+  const session = createSession({
+    socket,
+    store,
+    onLeave: () => {
+      drafts.clearAll();
+      trays.clearAll();
+    },
+  });
   const api = createApi({ csrfToken, onUnauthorized: session.signIn });
   const joins = createJoins({ socket, api, store });
   const send = createSend({ socket, store, rejoin: joins.joinCurrent });
@@ -46,7 +57,8 @@ export function createEffects({ socket, store, csrfToken, views, page = window }
   const presence = createPresence({ store });
   const search = createSearch({ api, store });
   const moderation = createModeration({ socket, api, store });
+  const uploads = createUploads({ store, csrfToken, maxBytes: maxUpload, onUnauthorized: session.signIn });
   const tables = [session, joins, inbox, marks, presence, reactions, mentions, moderation].map((effect) => effect.events);
   listen(socket, ...tables);
-  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search, moderation };
+  return { drafts, place, session, joins, send, marks, mentions, reactions, reader, search, moderation, uploads };
 }

@@ -27,6 +27,8 @@ export function loadEntries(storage, me) {
       if (e && typeof e.client_id === 'string' && typeof e.room === 'string' && typeof e.text === 'string') {
         const entry = { client_id: e.client_id, room: e.room, text: e.text, queued_at: Number(e.queued_at) || 0 };
         if (e.reply && Number.isInteger(e.reply.id)) entry.reply = e.reply;
+        const files = Array.isArray(e.attachments) ? e.attachments.filter((a) => a && Number.isInteger(a.id)) : [];
+        if (files.length) entry.attachments = files;
         entries.push(entry);
       }
     } catch {
@@ -44,8 +46,8 @@ export function persist(storage, me, before, after) {
   try {
     for (const e of after) {
       if (was.has(e.client_id)) continue;
-      const { client_id, room, text, queued_at, reply } = e;
-      storage.setItem(prefix(me) + client_id, JSON.stringify({ client_id, room, text, queued_at, reply }));
+      const { client_id, room, text, queued_at, reply, attachments } = e;
+      storage.setItem(prefix(me) + client_id, JSON.stringify({ client_id, room, text, queued_at, reply, attachments }));
     }
     for (const id of was.keys()) if (!now.has(id)) storage.removeItem(prefix(me) + id);
   } catch {

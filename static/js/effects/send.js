@@ -8,6 +8,7 @@
 import { request, retryDelay } from '../net/socket.js';
 import { nextToSend } from '../state/outbox.js';
 import { currentRoom } from '../state/rooms.js';
+import { readyAttachments } from '../state/uploads.js';
 import { newClientId } from './outbox-storage.js';
 
 export function sendErrorText(error) {
@@ -46,6 +47,7 @@ export function createSend({ socket, store, rejoin, clock = realClock, newId = n
     dispatch({ type: 'send_started', client_id: entry.client_id });
     const payload = { room: entry.room, message: entry.text, client_id: entry.client_id };
     if (entry.reply) payload.reply_to = entry.reply.id;
+    if (entry.attachments && entry.attachments.length) payload.attachments = entry.attachments.map((a) => a.id);
     request(socket, 'send_message', payload).then(
       (res) =>
         dispatch({ type: 'send_acked', client_id: entry.client_id, id: res.id, created_at: res.created_at }),
@@ -68,13 +70,16 @@ export function createSend({ socket, store, rejoin, clock = realClock, newId = n
   }
 
   // Into the outbox of the open room (false: no room is open), as a reply when the box
-  // is answering a message.
+  // is answering a message, with the files uploaded for it (the entry keeps them, so a
+  // retry sends the same ones).
   function queue(text) {
     const state = getState();
     const room = currentRoom(state);
     if (!room) return false;
     const entry = { client_id: newId(), room: room.name, text, queued_at: clock.now() };
     if (state.compose.replyTo) entry.reply = state.compose.replyTo;
+    const files = readyAttachments(state, room.name);
+    if (files.length) entry.attachments = files;
     dispatch({ type: 'queued', entry });
     return true;
   }

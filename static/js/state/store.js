@@ -19,8 +19,21 @@ import * as reader from './reader.js';
 import * as rooms from './rooms.js';
 import * as search from './search.js';
 import * as timeline from './timeline.js';
+import * as uploads from './uploads.js';
 
-const SLICES = Object.freeze({ connection, rooms, timeline, outbox, reader, reactions, mentions, compose, search, owners });
+const SLICES = Object.freeze({
+  connection,
+  rooms,
+  timeline,
+  outbox,
+  reader,
+  reactions,
+  mentions,
+  compose,
+  search,
+  owners,
+  uploads,
+});
 const EVENTS = new Set(Object.values(SLICES).flatMap((slice) => slice.EVENTS));
 
 export function initialState({ me, rooms: listed = [], current = null, title = null, online = true }) {
@@ -36,6 +49,7 @@ export function initialState({ me, rooms: listed = [], current = null, title = n
     compose: compose.initial(),
     search: search.initial(),
     owners: owners.initial(),
+    uploads: uploads.initial(),
   };
   state = apply(state, { type: 'rooms_listed', rooms: listed, watching: false });
   if (current) state = apply(state, { type: 'opened', room: current, title });

@@ -373,6 +373,7 @@ const handlers = {
       mentions: [], // the server's broadcast says whom it mentions
       reactions: [],
       reply_to: entry.reply || null,
+      attachments: entry.attachments || [],
     };
     const next = ensureRoom(slice, entry.room);
     return withRoom(next, entry.room, (r) => (hasMessage(r, m.id) ? r : addMessages(state, r, [m])));

@@ -5,7 +5,7 @@
 // load; for mentions too) and an optional sound made with WebAudio.
 
 import { setText } from './dom.js';
-import { plainText } from '../markdown.js';
+import { messageLine } from '../attachments.js';
 import { totalMentions } from '../state/mentions.js';
 import { currentRoom, roomLabel } from '../state/rooms.js';
 import { totalUnread } from '../state/timeline.js';
@@ -132,7 +132,7 @@ export function createAttention(doc, { storage, onOpenRoom }) {
     const label = room.kind === 'direct' ? 'a direct message' : roomLabel(room);
     let title = room.kind === 'direct' ? message.username : `${message.username} in ${label}`;
     if (mention) title = `${message.username} mentioned you in ${label}`;
-    const text = plainText(message.message);
+    const text = messageLine(message);
     const body = text.length > 160 ? `${text.slice(0, 160)}…` : text;
     try {
       // One per room: a newer message replaces the older notification.

@@ -22,7 +22,9 @@ const TYPING_IDLE = 3000; // ms without keys before typing:false
 const COUNTER_FROM = MAX_MESSAGE - 500;
 const MAX_HEIGHT = 160;
 
-// onSend(text); onEdit(id, text) resolves once saved or rejects with the reason;
+// onSend(text) (the tray's files go with it); files(room) says what the tray holds
+// ({count, problem}: why nothing can be sent yet); onEdit(id, text) resolves once saved or
+// rejects with the reason;
 // onTyping(typing); onEditStart(id), onEditEnd(), onReplyEnd(); onEmoji(anchor, insert)
 // opens the picker; drafts as effects/drafts.js makes them.
 export function createComposer(doc, handlers) {
@@ -47,6 +49,7 @@ export function createComposer(doc, handlers) {
   let savedDraft = ''; // what the box held before the edit
   let typingSentAt = 0;
   let idleTimer = null;
+  let trayError = false; // the error shown is the tray's: it goes when the tray is ready
 
   els.input.setAttribute('enterkeyhint', touch ? 'enter' : 'send');
   const complete = createAutocomplete({
@@ -61,6 +64,7 @@ export function createComposer(doc, handlers) {
   }
 
   function showError(text) {
+    trayError = false;
     setText(els.error, text || '');
     els.input.setAttribute('aria-invalid', text ? 'true' : 'false');
   }
@@ -117,7 +121,7 @@ export function createComposer(doc, handlers) {
   function renderReply(reply) {
     els.reply.hidden = !reply;
     if (!reply) return;
-    const excerpt = reply.excerpt === null ? 'a deleted message' : plainText(reply.excerpt);
+    const excerpt = reply.excerpt === null ? 'a deleted message' : plainText(reply.excerpt) || 'a file'; // files alone
     setText(els.replyText, `${reply.username}: ${excerpt}`);
   }
 
@@ -178,7 +182,9 @@ export function createComposer(doc, handlers) {
   els.form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const text = els.input.value.trim();
-    if (!text || !room) return;
+    // The files in the tray (handlers.files: {count, ready, problem}) go with a new message.
+    const files = handlers.files && editing === null ? handlers.files(room) : { count: 0, problem: null };
+    if (!room || (!text && !files.count)) return;
     const length = messageLength(text);
     if (length > MAX_MESSAGE) {
       const over = length - MAX_MESSAGE;
@@ -197,6 +203,12 @@ export function createComposer(doc, handlers) {
       } catch (error) {
         showError(`Could not save the edit: ${error.message}.`);
       }
+      els.input.focus();
+      return;
+    }
+    if (files.problem) {
+      showError(`${files.problem} Nothing was sent.`);
+      trayError = true;
       els.input.focus();
       return;
     }
@@ -233,6 +245,10 @@ export function createComposer(doc, handlers) {
       setRoom(open ? open.name : null, open ? roomLabel(open) : '');
       renderEditing(state.compose.editing);
       renderReply(state.compose.replyTo);
+      if (trayError && !(room && handlers.files(room).problem)) {
+        trayError = false;
+        showError('');
+      }
     },
     showError,
     focus() {

@@ -1,7 +1,7 @@
 'use strict';
 
-// Small line icons for the message toolbar and the search box, drawn as SVG nodes (no
-// markup strings).
+// Small line icons for the message toolbar, the search box and attachments, drawn as SVG
+// nodes (no markup strings).
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -12,6 +12,11 @@ const PATHS = {
     'M9 9.5h.01M15 9.5h.01',
   ],
   reply: ['M10 8 5 12.5l5 4.5', 'M5.5 12.5H14a5 5 0 0 1 5 5v1'],
+  attach: ['M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8.1-8.1a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4L15 7'],
+  file: ['M6 3h8l4 4v14H6z', 'M14 3v4h4', 'M9 12h6M9 16h6'],
+  close: ['M6 6l12 12M18 6 6 18'],
+  prev: ['M15 5l-7 7 7 7'],
+  next: ['M9 5l7 7-7 7'],
   edit: ['M4 20h4L19 9l-4-4L4 16v4z', 'M13.5 6.5l4 4'],
   delete: ['M5 7h14', 'M10 7V5h4v2', 'M7 7l1 13h8l1-13', 'M10.5 11v5.5M13.5 11v5.5'],
   more: ['M7 12h.01M12 12h.01M17 12h.01'],

@@ -5,7 +5,7 @@
 // GET /api/mentions; each opens its room at the message.
 
 import { h, setText } from './dom.js';
-import { plainText } from '../markdown.js';
+import { messageLine } from '../attachments.js';
 import { shortWhen } from '../format.js';
 import { totalMentions } from '../state/mentions.js';
 import { roomLabel } from '../state/rooms.js';
@@ -36,7 +36,7 @@ export function createMentionsView(doc, { onLoad, onOpen }) {
   els.more.addEventListener('click', () => onLoad({ more: true }));
 
   function item(state, m) {
-    const text = plainText(m.message);
+    const text = messageLine(m);
     return h(
       'li',
       {},

@@ -7,6 +7,7 @@
 // inside the timeline. Also the messages still on their way out. The conversation view
 // places these nodes; this module only makes and patches them.
 
+import { attachmentNodes } from './attachments.js';
 import { h, setText } from './dom.js';
 import { icon } from './icons.js';
 import { richText } from './rich-text.js';
@@ -24,7 +25,7 @@ function reactionLabel(r, me) {
 
 // handlers: onReact(id, emoji, on), onPick(id, anchor) (a reaction from the picker),
 // onReply(id), onEdit(id), onDelete(id) (asks first), onOpenOriginal(id),
-// onRetry(clientId), onDiscard(clientId).
+// onRetry(clientId), onDiscard(clientId), onOpenImage(attachmentId, thumbnail).
 export function createMessageNodes(handlers) {
   const parts = new WeakMap(); // message node -> its slots
   const unfolded = new Set(); // ids of long messages shown whole
@@ -90,7 +91,8 @@ export function createMessageNodes(handlers) {
   }
 
   function quote(reply) {
-    const excerpt = reply.deleted || reply.excerpt === null ? 'The original message was deleted.' : plainText(reply.excerpt);
+    const excerpt =
+      reply.deleted || reply.excerpt === null ? 'The original message was deleted.' : plainText(reply.excerpt) || 'a file'; // files alone
     const button = h(
       'button',
       {
@@ -187,6 +189,7 @@ export function createMessageNodes(handlers) {
       quote: h('div', { className: 'quote-slot' }),
       body: h('div', { className: 'body', id: `body-${id}` }),
       fold: h('button', { type: 'button', className: 'link fold', 'aria-controls': `body-${id}`, hidden: true }),
+      files: h('div', { className: 'attachments' }),
       reactions: h('div', { className: 'reactions-slot' }),
       seen: h('div', { className: 'seen' }),
       toolbar: null,
@@ -196,7 +199,7 @@ export function createMessageNodes(handlers) {
       else unfolded.add(id);
       renderFold(slots, id, true);
     });
-    li.append(slots.head, slots.quote, slots.body, slots.fold, slots.reactions, slots.seen);
+    li.append(slots.head, slots.quote, slots.body, slots.fold, slots.files, slots.reactions, slots.seen);
     li.addEventListener('pointerenter', () => place(li));
     li.addEventListener('focusin', () => place(li));
     // A tap (no hover on a touch screen) shows the toolbar; a tap elsewhere hides it.
@@ -238,6 +241,11 @@ export function createMessageNodes(handlers) {
       slots.quote.replaceChildren(...(m.reply_to && !m.deleted ? [quote(m.reply_to)] : []));
       fillBody(slots, item);
     }
+    if (changed && (!previous || previous.message.attachments !== m.attachments || previous.message.deleted !== m.deleted)) {
+      const files = m.deleted ? [] : attachmentNodes(m.attachments, { onOpenImage: handlers.onOpenImage });
+      slots.files.replaceChildren(...files);
+      slots.files.hidden = !files.length;
+    }
     if (!previous || previous.reactions !== item.reactions) {
       slots.reactions.replaceChildren(...(item.reactions.length ? [chips(item)] : []));
     }
@@ -277,7 +285,9 @@ export function createMessageNodes(handlers) {
     }
     const li = h('li', { className: `msg mine pending ${e.state}` }, head);
     if (e.reply) li.append(h('div', { className: 'quote-slot' }, quote(e.reply)));
-    li.append(h('div', { className: 'body' }, richText(e.text, { me })));
+    if (e.text) li.append(h('div', { className: 'body' }, richText(e.text, { me })));
+    const files = attachmentNodes(e.attachments);
+    if (files.length) li.append(h('div', { className: 'attachments' }, files));
     if (e.state === 'failed') {
       li.append(
         h(

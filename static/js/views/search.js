@@ -11,8 +11,8 @@
 
 import { h, setText } from './dom.js';
 import { icon } from './icons.js';
+import { messageLine } from '../attachments.js';
 import { fullWhen, shortWhen } from '../format.js';
-import { plainText } from '../markdown.js';
 import { excerpt, matchRanges, MAX_QUERY, splitMarked } from '../search-text.js';
 import { roomLabel } from '../state/rooms.js';
 import { activeResult, wantedQuery } from '../state/search.js';
@@ -68,7 +68,7 @@ export function statusText(state) {
 
 // The text of message `m` cut around what `q` matches in it, as nodes: text and <mark>s.
 export function markedText(m, q) {
-  const text = m.deleted ? '' : plainText(m.message);
+  const text = m.deleted ? '' : messageLine(m);
   const cut = excerpt(text, matchRanges(text, q));
   return splitMarked(cut.text, cut.ranges).map((piece) => (piece.mark ? h('mark', {}, piece.text) : piece.text));
 }

@@ -6,6 +6,7 @@
 // store only.
 
 import { h, reconcile, setText } from './dom.js';
+import { filesSummary } from '../attachments.js';
 import { sameUser, shortWhen } from '../format.js';
 import { plainText } from '../markdown.js';
 import { mentionCount } from '../state/mentions.js';
@@ -19,6 +20,8 @@ function preview(state, room, tl) {
   if (m.deleted) return 'Message deleted';
   const plain = plainText(m.message);
   const text = plain.length > 200 ? `${plain.slice(0, 200)}…` : plain;
+  const files = plain ? '' : filesSummary(m.attachments); // "sent an image"
+  if (files) return `${sameUser(m.username, state.me) ? 'You' : m.username} ${files}`;
   if (sameUser(m.username, state.me)) return `You: ${text}`;
   return room.kind === 'direct' ? text : `${m.username}: ${text}`;
 }
