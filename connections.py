@@ -10,10 +10,13 @@ that ended, a sign-out), the catch-up after Redis comes back, and the background
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
+from collections.abc import Callable
 
 import redis
+from flask import request
 from flask_socketio import join_room
 from flask_socketio import leave_room as leave_socket_room
 
@@ -41,9 +44,15 @@ def install(app, socketio) -> None:
 # --- a connection's Socket.IO rooms ---------------------------------------------------
 
 
-def subscribe(room: str) -> None:
+def subscribe(room: str) -> Callable[[set[int] | None], None]:
+    """Put this connection into the room's channels, its live messages held back until
+    the returned ``settle(ids)`` says what the join's replay holds (``wire.ReplayFence``:
+    each message once, in the replay or live)."""
+    manager, sid, channel = _socketio.server.manager, request.sid, message_channel(room)
+    manager.hold(channel, sid)
     join_room(open_channel(room))
-    join_room(message_channel(room))
+    join_room(channel)
+    return functools.partial(manager.settle, channel, sid)
 
 
 def unsubscribe(room: str) -> None:

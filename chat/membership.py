@@ -4,6 +4,7 @@ membership a moderator ends (kick, ban)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from flask import current_app
@@ -13,19 +14,25 @@ from chat.errors import Failure, forbidden, invalid, not_found, rate_limited
 from chat.payloads import JoinRoom
 from chat.presence import Connection, OpenRoom
 
+# What subscribe returns: told the replay's ids (None: the join took nothing), it lets
+# the connection's held live messages go.
+Settle = Callable[[set[int] | None], None]
+
 
 def join(
     me: Connection,
     payload: JoinRoom,
-    subscribe: Callable[[str], None],
+    subscribe: Callable[[str], Settle],
     unsubscribe: Callable[[str], None],
 ) -> dict | Failure:
     """Open the room on this connection: {room, online, seen, role}.
 
     ``subscribe(room)`` puts the connection into the room's Socket.IO rooms; it runs
-    before history is read, so a message committed meanwhile is in the replay, the
-    broadcast or both (the client dedupes by id), never neither. ``unsubscribe(room)``
-    takes it out again when the membership ended while this join was in flight.
+    before history is read, so a message committed meanwhile is in the replay or the
+    broadcast. It holds the room's live messages back until the ``settle(ids)`` it
+    returns is told which ids the replay sent: then each message arrives once, in the
+    replay or live, never both, never neither. ``unsubscribe(room)`` takes the connection
+    out again when the membership ended while this join was in flight.
     """
     user = rooms.UserRef(me.user_id, me.username)
     target = rooms.resolve(user, payload.room, payload.peer)
@@ -45,7 +52,30 @@ def join(
     if isinstance(entered, Failure):
         return entered
     room = entered.room
-    subscribe(room.name)
+    settle = subscribe(room.name)
+    try:
+        replayed = _open(me, payload, entered)
+        if me.drops.get(room.name, 0) != drops:
+            settle(None)
+            return _dropped_meanwhile(me, entered, unsubscribe)
+        if entered.joined and presence.current().has_others(me.user_id, me.sid):
+            # The user's other tabs learn of the new room.
+            summaries.room_added(me.user_id, me.username, room.id, skip_sender=True)
+        if entered.peer_added:
+            summaries.room_added(room.peer.id, room.peer.username, room.id)
+        online = presence.current().online(room.name)
+    except BaseException:
+        settle(set())  # what was held goes out, as it would have without the join
+        raise
+    # After the replay (the outbox keeps the order): the held messages it lacks.
+    outbox.after_commit(functools.partial(settle, replayed))
+    return {"room": room.name, "online": online, "seen": entered.seen, "role": entered.role}
+
+
+def _open(me: Connection, payload: JoinRoom, entered: rooms.Entered) -> set[int]:
+    """The room open on this connection: announced, and what the joiner lacks queued
+    (``rejoin_room``); the ids it holds."""
+    room = entered.room
     if me.watches:
         me.watching.add(room.name)
     peer_id = room.peer.id if room.peer else None
@@ -56,18 +86,12 @@ def join(
         )
     reader = history.Reader(room.kind, me.user_id)
     catch_up = history.replay(room.id, room.name, reader, payload.last_id)
-    if catch_up is not None:
-        budgets.read(me.budgets, history.payload_size(catch_up["messages"]))
-        outbox.emit("rejoin_room", catch_up, me.sid)
-    if me.drops.get(room.name, 0) != drops:
-        return _dropped_meanwhile(me, entered, unsubscribe)
-    if entered.joined and presence.current().has_others(me.user_id, me.sid):
-        # The user's other tabs learn of the new room.
-        summaries.room_added(me.user_id, me.username, room.id, skip_sender=True)
-    if entered.peer_added:
-        summaries.room_added(room.peer.id, room.peer.username, room.id)
-    online = presence.current().online(room.name)
-    return {"room": room.name, "online": online, "seen": entered.seen, "role": entered.role}
+    if catch_up is None:
+        return set()
+    budgets = current_app.extensions["budgets"]
+    budgets.read(me.budgets, history.payload_size(catch_up["messages"]))
+    outbox.emit("rejoin_room", catch_up, me.sid)
+    return {message["id"] for message in catch_up["messages"]}
 
 
 def _dropped_meanwhile(me: Connection, entered: rooms.Entered, unsubscribe) -> Failure:

@@ -83,6 +83,25 @@ def test_redis_manager_listens_through_the_loop_we_replace():
     assert "self.pubsub" in source and "self.channel" in source
 
 
+def test_every_broadcast_reaches_this_process_through_handle_emit():
+    """wire.QueueManager fences broadcasts in PubSubManager._handle_emit(message), where
+    both this process's broadcasts and those from Redis meet its clients, reading the
+    message's event, data, room and skip_sid; wire.LocalManager in Manager.emit."""
+    assert _params(socketio.PubSubManager._handle_emit) == ["self", "message"]
+    source = _source(socketio.PubSubManager)
+    assert "self._handle_emit(message)" in source
+    for key in ("'event'", "'data'", "'room'", "'skip_sid'"):
+        assert key in source
+    assert _params(socketio.Manager.emit)[:6] == [
+        "self",
+        "event",
+        "data",
+        "namespace",
+        "room",
+        "skip_sid",
+    ]
+
+
 def test_packet_serializer_hooks():
     """wire.WirePacket sets the packet class's json and data_is_binary."""
     assert "json" in vars(socketio.packet.Packet)
