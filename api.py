@@ -140,6 +140,16 @@ def token():
     return accounts.issue_token(user)
 
 
+@bp.post("/token/refresh")
+def token_refresh():
+    """Bearer token -> 200 {token, expires_in}: a new token of the caller. The old one
+    keeps working until it expires (or the user signs out everywhere, which ends both);
+    401 without a valid Bearer token (a session cookie does not refresh)."""
+    if g.by_cookie:
+        return json_error(Failure("unauthorized", "send the token to refresh as a Bearer token"))
+    return accounts.issue_token(_me())
+
+
 @bp.post("/logout-everywhere")
 def logout_everywhere():
     """-> 204: every session and API token of the caller ends (this one too)."""

@@ -22,7 +22,7 @@ from chatclient.client import (
     ChatClient,
 )
 from chatclient.errors import ChatClosed, ChatError, ChatTimeout
-from chatclient.http import register, sign_in
+from chatclient.http import refresh_token, register, sign_in
 
 __all__ = [
     "CLOSED",
@@ -37,6 +37,7 @@ __all__ = [
     "ChatTimeout",
     "events",
     "register",
+    "refresh_token",
     "sign_in",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,73 @@
+"""The conformance suite (conformance/, ``make conformance BASE_URL=…``) against this
+project's own server: serve.py on a free port under eventlet and under gevent, on the
+database the test run uses (PostgreSQL when TEST_DATABASE_URL is set, else a SQLite
+file), with the settings the README's "Conformance" section lists."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+
+from config import database_url as _database_url
+from tests.servers import ROOT, Server
+
+# What the suite needs of a server, beside its URL (README, "Conformance").
+SETTINGS = {
+    "FLASK_REGISTER_RATE_LIMIT": "off",  # the suite makes ~150 accounts from one address
+    "RATE_LIMIT": "20/10seconds",  # the default: the suite meets it once, on purpose
+    "MAX_CONNECTIONS_PER_USER": "5",  # so the refusal past the cap costs 6 connections
+}
+
+
+@contextlib.contextmanager
+def database(tmp: Path, label: str):
+    """A fresh database: a SQLite file, or a PostgreSQL database of its own beside
+    TEST_DATABASE_URL's, dropped afterwards."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        yield f"sqlite:///{tmp}/chat.db"
+        return
+    base = _database_url(os.environ["TEST_DATABASE_URL"])
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"chat_conformance_{os.getpid()}_{label}"
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError:
+        engine.dispose()
+        pytest.skip("no right to create a PostgreSQL database")
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_the_conformance_suite_passes_against_our_own_server(tmp_path, mode):
+    with database(tmp_path, mode) as url:
+        server = Server(url, tmp_path / "server.log", ASYNC_MODE=mode, **SETTINGS)
+        server.migrate()
+        server.start()
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "conformance"],
+                cwd=ROOT,
+                env={**os.environ, "BASE_URL": server.url},
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+        finally:
+            server.stop()
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    log = server.log_path.read_text()
+    assert "Traceback" not in log, log[-3000:]
