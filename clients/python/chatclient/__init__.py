@@ -36,8 +36,8 @@ __all__ = [
     "ChatError",
     "ChatTimeout",
     "events",
-    "register",
     "refresh_token",
+    "register",
     "sign_in",
 ]
 __version__ = "0.1.0"

@@ -333,7 +333,6 @@ class ChatClient:
             self._watching = True
         return ack["rooms"]
 
-    @property
     def refresh_token(self) -> dict:
         """Trade the current token for a new one (``POST /api/token/refresh``), used
         from then on (the next reconnect included); ``{token, expires_in}``. The old
@@ -348,6 +347,7 @@ class ChatClient:
             self._token = fresh["token"]
         return fresh
 
+    @property
     def rooms(self) -> list[str]:
         """The rooms open on this client, in joining order."""
         with self._lock:
