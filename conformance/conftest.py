@@ -24,21 +24,34 @@ def server_is_up():
     assert answer.status_code == 200, answer.text
 
 
+_POOL: list[kit.User] = []
+
+
 @pytest.fixture
 def user():
-    """``user()`` makes an account (a fresh name) with a token; its connections close
-    after the test."""
-    made: list[kit.User] = []
+    """``user()``: a different account at each call of a test, with a token. Accounts
+    are reused by later tests (an account costs the server two password hashes), in
+    rooms of their own; ``user(fresh=True)`` makes a new one, for checks of what
+    belongs to a user (room lists, mentions, sign-outs, per-user limits). Connections
+    close after the test."""
+    used: list[kit.User] = []
 
-    def make(prefix: str = "u") -> kit.User:
-        found = kit.User(prefix)
-        made.append(found)
+    def make(prefix: str = "u", *, fresh: bool = False) -> kit.User:
+        if fresh:
+            found = kit.User(prefix)
+        else:
+            pooled = sum(1 for u in used if u in _POOL)
+            if pooled == len(_POOL):
+                _POOL.append(kit.User("p"))
+            found = _POOL[pooled]
+        used.append(found)
         return found
 
     yield make
-    for account in made:
+    for account in used:
         for conn in account.conns:
             conn.close()
+        account.conns.clear()
 
 
 @pytest.fixture

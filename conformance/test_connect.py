@@ -44,7 +44,7 @@ def test_a_connection_without_a_valid_identity_is_refused_unauthorized(auth):
 
 
 def test_a_user_past_the_connection_cap_is_refused_too_many_connections(user):
-    alice = user()
+    alice = user(fresh=True)
     for _ in range(60):
         try:
             alice.connect()
@@ -107,7 +107,7 @@ def test_token_refresh_needs_a_valid_bearer_token():
 
 
 def test_sign_out_everywhere_sends_signed_out_disconnects_and_ends_every_token(user):
-    alice = user()
+    alice = user(fresh=True)
     conn = alice.connect()
     refreshed = http("POST", "/api/token/refresh", alice.token).json()["token"]
     assert http("POST", "/api/logout-everywhere", alice.token).status_code == 204

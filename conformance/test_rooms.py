@@ -170,7 +170,7 @@ def test_ending_a_membership_sends_room_removed_and_is_404_the_second_time(user,
 
 
 def test_the_room_list_and_the_directory(user, room):
-    alice = user()
+    alice = user(fresh=True)
     conn = alice.connect()
     name = room("dir")
     conn.join(name)
