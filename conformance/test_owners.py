@@ -19,7 +19,7 @@ def owned(user, room):
 
 
 def test_a_moderator_deletes_anyones_message(owned):
-    name, _, a, bob, b = owned
+    name, _, a, _bob, b = owned
     sent = b.send(name, "spam")["id"]
     assert a.ok("moderate", {"room": name, "action": "delete", "id": sent}) == {"ok": True}
     assert b.wait("message_deleted", room=name) == [{"room": name, "id": sent, "by": a.name}]
@@ -81,7 +81,7 @@ def test_moderate_refusals(owned, payload, code):
 
 
 def test_the_topic_reaches_open_and_watching_connections(owned, user):
-    name, alice, a, bob, b = owned
+    name, _alice, a, bob, b = owned
     watcher = bob.connect()
     watcher.ok("watch_rooms", {})
     assert a.ok("set_topic", {"room": name, "topic": " launch "}) == {
@@ -141,7 +141,7 @@ def test_a_private_join_of_an_existing_public_room_is_invalid_payload(owned):
 
 
 def test_in_a_public_room_only_owner_and_moderators_invite(owned, user):
-    name, _, a, bob, b = owned
+    name, _, a, _bob, b = owned
     carol = user()
     b.error("invite", {"room": name, "target": carol.name}, "forbidden")
     a.ok("invite", {"room": name, "target": carol.name})
