@@ -267,7 +267,8 @@ def upload_attachment(room: str):
     """multipart/form-data with the field ``file`` -> 201 {attachment}: your upload to
     this room (you are a member), waiting for send_message's attachments. 413 too_large
     past MAX_UPLOAD_MB, 409 limit_reached past UPLOAD_QUOTA_MB, 400 for an empty file or a
-    broken image, 403 forbidden for a non-member, 404 for a room that does not exist."""
+    broken image, 403 forbidden for a non-member and for a room you may not read (one that
+    does not exist included, as for every read)."""
     if not rules.is_room_name(room):
         return json_error(invalid(f"room: must be a room name ({rules.ROOM_RULE})"))
     found = attachments.upload(_me().id, _me().username, room, request.environ)
