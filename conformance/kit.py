@@ -5,6 +5,7 @@ bodies that have a schema, are checked against the published JSON Schemas
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -108,9 +109,7 @@ class User:
         self.conns: list[Conn] = []
 
     def connect(self, **options: Any) -> Conn:
-        conn = Conn(self, **options)
-        self.conns.append(conn)
-        return conn
+        return Conn(self, **options)
 
     def get(self, path: str, **params: Any) -> requests.Response:
         return http("GET", path, self.token, params=params)
@@ -158,6 +157,8 @@ class Conn:
         self.sio.on("connect_error", self._refused)
         self.sio.on("disconnect", self._gone)
         self.gone = threading.Event()
+        if user is not None:
+            user.conns.append(self)  # closed after the test
         if connect:
             self.open(auth=auth, headers=headers)
 
@@ -269,3 +270,9 @@ class Conn:
     def close(self) -> None:
         if self.sio.connected:
             self.sio.disconnect()
+        # After a server-side close python-socketio leaves the socket to the collector.
+        ws = getattr(self.sio.eio, "ws", None)
+        sock = getattr(ws, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
