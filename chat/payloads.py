@@ -348,9 +348,7 @@ class SendAck(Ack):
     created_at: Timestamp
 
 
-@client_event(
-    "send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long", "limit_reached")
-)
+@client_event("send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long"))
 class SendMessage(Payload):
     """Store a message and emit recieve_message to the room (the sender included)."""
 
