@@ -122,3 +122,26 @@ def test_healthz_answers_ok():
     answer = http("GET", "/healthz")
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok", "db": "ok"}
+
+
+def test_a_password_change_ends_every_token_and_connection(user):
+    alice = user(fresh=True)
+    conn = alice.connect()
+    answer = http(
+        "POST",
+        "/api/password",
+        alice.token,
+        json={"password": kit.PASSWORD, "new_password": "another passphrase"},
+    )
+    assert answer.status_code == 204
+    assert conn.wait("signed_out") == [{}]
+    assert conn.gone.wait(kit.TIMEOUT)
+    kit.check_http_error(http("GET", "/api/rooms", alice.token), 401, "unauthorized")
+    assert kit.sign_in(alice.name, "another passphrase")
+    wrong = http(
+        "POST",
+        "/api/password",
+        kit.sign_in(alice.name, "another passphrase"),
+        json={"password": "not it at all", "new_password": "a third passphrase"},
+    )
+    kit.check_http_error(wrong, 401, "unauthorized")

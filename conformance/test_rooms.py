@@ -181,3 +181,38 @@ def test_the_room_list_and_the_directory(user, room):
     found = alice.get("/api/directory", q=name).json()["rooms"]
     assert [r["room"] for r in found] == [name]
     assert found[0]["members"] == 1
+
+
+def test_unread_and_mentions_in_the_room_list_follow_the_last_read_id(user, room):
+    alice, bob = user(fresh=True), user()
+    a, b = alice.connect(), bob.connect()
+    name = room()
+    a.join(name)
+    b.join(name)
+    b.send(name, "one")
+    last = b.send(name, f"two @{alice.name}")["id"]
+    a.send(name, "mine")  # your own messages are never unread
+
+    def summary():
+        rooms = alice.get("/api/rooms").json()["rooms"]
+        return next(r for r in rooms if r["room"] == name)
+
+    found = summary()
+    assert (found["unread"], found["mentions"]) == (2, 1)
+    a.ok("mark_seen", {"room": name, "message_id": last})
+    found = summary()
+    assert (found["unread"], found["mentions"]) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/directory", "/api/mentions", "/api/rooms/{room}/audit"], ids=str
+)
+def test_list_routes_take_a_limit_of_1_to_100(user, room, path):
+    alice = user()
+    conn = alice.connect()
+    name = room()
+    conn.join(name)
+    target = path.format(room=name)
+    assert alice.get(target, limit=100).status_code == 200
+    for bad in (0, 101):
+        kit.check_http_error(alice.get(target, limit=bad), 400, "invalid_payload")
