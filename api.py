@@ -19,9 +19,9 @@ from chat import (
     attachments,
     membership,
     mentions,
-    moderation,
     outbox,
     rooms,
+    roster,
     rules,
     search,
     summaries,
@@ -230,7 +230,7 @@ def room_members(room: str):
     limit = _int_arg("limit")
     if isinstance(limit, Failure):
         return json_error(limit)
-    page = moderation.members_page(_caller(), room, request.args.get("after"), limit)
+    page = roster.members_page(_caller(), room, request.args.get("after"), limit)
     return json_error(page) if isinstance(page, Failure) else page
 
 
@@ -243,7 +243,7 @@ def room_audit(room: str):
     for value in (before_id, limit):
         if isinstance(value, Failure):
             return json_error(value)
-    page = moderation.audit_page(_caller(), room, before_id, limit)
+    page = roster.audit_page(_caller(), room, before_id, limit)
     return json_error(page) if isinstance(page, Failure) else page
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from pydantic.json_schema import models_json_schema
 
 # Declare the core events and the features' own.
-from chat import attachments, mentions, moderation, payloads, reactions, rules  # noqa: F401
+from chat import attachments, mentions, moderation, payloads, reactions, roster, rules  # noqa: F401
 from chat.errors import HTTP_STATUS
 from chat.protocol import CLIENT_EVENTS, COMMON_ERRORS, SERVER_EVENTS, ErrorAck
 

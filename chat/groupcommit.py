@@ -175,9 +175,10 @@ def insert_messages(batch: list[NewMessage]) -> None:
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     # A row's n, then its _MESSAGE_FIELDS. PostgreSQL types a VALUES column by its
-    # values (an all-NULL one is text), so the integer that may be null says it is one.
+    # values (an all-NULL one is text), so the integers that may be null say they are.
     values = [marker] * (1 + len(_MESSAGE_FIELDS))
-    values[1 + _MESSAGE_FIELDS.index("reply_to_id")] = f"CAST({marker} AS INTEGER)"
+    for nullable in ("reply_to_id", "attachment_count"):
+        values[1 + _MESSAGE_FIELDS.index(nullable)] = f"CAST({marker} AS INTEGER)"
     row = f"({', '.join(values)})"
     columns = ", ".join(_MESSAGE_FIELDS)
     statement = (
