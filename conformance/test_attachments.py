@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import struct
 import zlib
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -144,3 +146,24 @@ def test_attachment_ids_rules(user, room, ids):
     conn.error(
         "send_message", {"room": name, "message": "x", "attachments": ids}, "invalid_payload"
     )
+
+
+def test_a_file_over_the_upload_cap_is_too_large_before_its_body_is_read(user, room):
+    """Refused from Content-Length (here 1 GB, past any sensible MAX_UPLOAD_MB): the
+    answer comes while the body is still unsent."""
+    alice = user()
+    conn = alice.connect()
+    name = room()
+    conn.join(name)
+    where = urlsplit(kit.BASE_URL)
+    link = http.client.HTTPConnection(where.hostname, where.port, timeout=kit.TIMEOUT)
+    link.putrequest("POST", f"/api/rooms/{name}/attachments")
+    link.putheader("Authorization", f"Bearer {alice.token}")
+    link.putheader("Content-Type", "multipart/form-data; boundary=x")
+    link.putheader("Content-Length", str(1024**3))
+    link.endheaders()
+    answer = link.getresponse()
+    body = kit.json.loads(answer.read())
+    link.close()
+    assert answer.status == 413, body
+    assert body["error"]["code"] == "too_large", body

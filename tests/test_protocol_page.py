@@ -65,8 +65,7 @@ def test_every_code_the_suite_expects_is_on_the_page():
 
 def test_every_code_of_the_page_is_checked_by_the_suite():
     on_page = set(HTTP_STATUS) | set(CONNECT_CODES)
-    # Failures a black box cannot cause on purpose: a bug, a dead database, a huge file
-    # (10 MB), a storage quota (500 MB).
-    untestable = {"internal_error", "unavailable", "too_large"}
+    # Failures a black box cannot cause on purpose: a bug, a dead database.
+    untestable = {"internal_error", "unavailable"}
     missing = sorted(c for c in on_page - untestable if f'"{c}"' not in SUITE)
     assert not missing, f"codes no conformance check expects: {missing}"
