@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint format migrate bench protocol clean
+.PHONY: run test lint format migrate bench protocol conformance clean
 
 run: $(VENV)/.runtime static/vendor/socket.io.min.js migrate
 	$(BIN)/python serve.py
@@ -28,6 +28,12 @@ test: $(VENV)/.dev static/vendor/socket.io.min.js
 bench: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/uploads.py --mode both --seconds 15 --write bench/RESULTS-uploads.md $(BENCH_ARGS)
+
+# The conformance suite (conformance/) against a running server that claims the protocol:
+# make conformance BASE_URL=http://127.0.0.1:5000 (README, "Conformance": the settings).
+conformance: $(VENV)/.dev
+	@test -n "$(BASE_URL)" || { echo "usage: make conformance BASE_URL=http://host:port"; exit 2; }
+	BASE_URL=$(BASE_URL) $(BIN)/pytest -p no:cacheprovider conformance $(PYTEST_ARGS)
 
 # The protocol's documents, exported from the payload models (a test fails when stale).
 protocol: $(VENV)/.dev

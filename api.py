@@ -140,6 +140,16 @@ def token():
     return accounts.issue_token(user)
 
 
+@bp.post("/token/refresh")
+def token_refresh():
+    """Bearer token -> 200 {token, expires_in}: a new token of the caller. The old one
+    keeps working until it expires (or the user signs out everywhere, which ends both);
+    401 without a valid Bearer token (a session cookie does not refresh)."""
+    if g.by_cookie:
+        return json_error(Failure("unauthorized", "send the token to refresh as a Bearer token"))
+    return accounts.issue_token(_me())
+
+
 @bp.post("/logout-everywhere")
 def logout_everywhere():
     """-> 204: every session and API token of the caller ends (this one too)."""
@@ -257,7 +267,8 @@ def upload_attachment(room: str):
     """multipart/form-data with the field ``file`` -> 201 {attachment}: your upload to
     this room (you are a member), waiting for send_message's attachments. 413 too_large
     past MAX_UPLOAD_MB, 409 limit_reached past UPLOAD_QUOTA_MB, 400 for an empty file or a
-    broken image, 403 forbidden for a non-member, 404 for a room that does not exist."""
+    broken image, 403 forbidden for a non-member and for a room you may not read (one that
+    does not exist included, as for every read)."""
     if not rules.is_room_name(room):
         return json_error(invalid(f"room: must be a room name ({rules.ROOM_RULE})"))
     found = attachments.upload(_me().id, _me().username, room, request.environ)

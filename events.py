@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import typing
 
 import flask_socketio
 from flask import current_app, request
@@ -165,7 +166,10 @@ def on_error(error: Exception) -> dict | bool:
     else:
         wire.log_outage(log, event, error)
     if event == "connect":
-        return False  # refuse: an identity that could not be checked is no identity
+        # An identity that could not be checked is no identity: refused, with a code.
+        if outage is not None:
+            refuse_connection("unavailable", outage.message)
+        refuse_connection("internal_error", "the server failed to check who you are")
     if outage is not None:
         return _reply(outage)
     return _reply(Failure("internal_error", "the server failed to handle this event"))
@@ -174,16 +178,22 @@ def on_error(error: Exception) -> dict | bool:
 # --- connection ----------------------------------------------------------------------
 
 
+def refuse_connection(code: str, message: str) -> typing.NoReturn:
+    """Refuse a connecting socket: connect_error carries ``{message: code, data: {code,
+    message}}`` (chat.payloads.ConnectRefused), a stable code in both places."""
+    # python-socketio's exception (not the builtin one) refuses the connection.
+    raise flask_socketio.ConnectionRefusedError(code, {"code": code, "message": message})
+
+
 @socketio.on("connect")
 def connect(auth_data=None):
     """Client connects with a session cookie, ``auth: {token}`` or a Bearer header."""
     user = socket_user(auth_data)
     if user is None:
-        # python-socketio's exception (not the builtin one) refuses the connection.
-        raise flask_socketio.ConnectionRefusedError("unauthorized")
+        refuse_connection("unauthorized", "sign in, or connect with a valid token")
     cap = current_app.config["MAX_CONNECTIONS_PER_USER"]
     if presence.current().connections_per_user(user.id) >= cap:
-        raise flask_socketio.ConnectionRefusedError(f"at most {cap} connections per user")
+        refuse_connection("too_many_connections", f"at most {cap} connections per user")
     # From now on this connection's events need no session cookie decoded.
     request.environ[IDENTIFIED_SOCKET] = True
     join_room(user_channel(user.id))

@@ -124,7 +124,10 @@ def _gevent_handler():
         # Read rather than reset: a client still sending then reads the answer.
         left = DISCARD_AT_MOST
         while left > 0:
-            chunk = body.read(min(left, 64 * 1024))
+            try:
+                chunk = body.read(min(left, 64 * 1024))
+            except OSError:  # the client hung up once it had the answer: nothing to drop
+                return
             if not chunk:
                 return
             left -= len(chunk)

@@ -54,7 +54,11 @@ def _ack_schema(event) -> dict:
 
 
 # HTTP answers made of the protocol's models: name -> model.
-HTTP_REPLIES = {"upload_attachment": attachments.UploadReply}
+HTTP_REPLIES = {
+    "upload_attachment": attachments.UploadReply,
+    "token": payloads.TokenReply,
+    "token_refresh": payloads.TokenReply,
+}
 
 
 def json_schemas() -> dict[str, dict]:
@@ -67,6 +71,8 @@ def json_schemas() -> dict[str, dict]:
         files[f"{name}.json"] = _schema(event.model, name)
     for name, model in sorted(HTTP_REPLIES.items()):
         files[f"http.{name}.json"] = _schema(model, f"{name} (HTTP)")
+    # Not an event of the namespace: the data of the transport's CONNECT_ERROR packet.
+    files["connect_error.json"] = _schema(payloads.ConnectRefused, "connect_error")
     return files
 
 

@@ -61,7 +61,7 @@ Topic = rule(
 Action = Literal["delete", "kick", "ban", "unban", "promote", "demote"]
 
 
-@client_event("moderate", ack=Ack, errors=("not_in_room", "not_found", "too_long", "limit_reached"))
+@client_event("moderate", ack=Ack, errors=("not_in_room", "not_found", "too_long"))
 class Moderate(Payload):
     """As the room's owner or a moderator: delete anyone's message (id), kick, ban or
     unban a user (target); as its owner: promote a member to moderator or demote one back

@@ -278,6 +278,31 @@ class SignedOut(Shape):
     """This connection's sign-in ended; the server disconnects it next."""
 
 
+# Why a connection was refused at connect: stable codes (docs/protocol.md, Identity).
+ConnectCode = Literal["unauthorized", "too_many_connections", "unavailable", "internal_error"]
+
+
+class Refusal(Shape):
+    code: ConnectCode
+    message: str = Field(description="What happened, for people; may change")
+
+
+class ConnectRefused(Shape):
+    """connect_error (the Socket.IO CONNECT_ERROR packet's data): the server refused the
+    connection. ``message`` is the stable code again, for clients that read only the
+    message; ``data`` is {code, message}."""
+
+    message: ConnectCode
+    data: Refusal
+
+
+class TokenReply(Shape):
+    """POST /api/token and POST /api/token/refresh: a signed token that expires."""
+
+    token: str
+    expires_in: int = Field(description="Seconds until the token stops working")
+
+
 @server_event("chat_error")
 class ChatError(Shape):
     """A refused event that asked for no ack."""
@@ -328,9 +353,7 @@ class SendAck(Ack):
     created_at: Timestamp
 
 
-@client_event(
-    "send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long", "limit_reached")
-)
+@client_event("send_message", ack=SendAck, errors=("not_in_room", "not_found", "too_long"))
 class SendMessage(Payload):
     """Store a message and emit recieve_message to the room (the sender included)."""
 

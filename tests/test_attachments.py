@@ -312,7 +312,7 @@ def test_the_pixel_cap_is_a_setting(people):
 
 def test_who_may_upload_where(people, client, auth):
     assert people.upload("carol", PDF).status_code == 403  # not a member of r
-    # A room that does not exist answers as a private room would: the same 403.
+    # As a private room of others: whether a room exists is not told.
     assert people.upload("alice", PDF, room="nowhere").status_code == 403
     assert people.upload("carol", PDF, room="dm:alice:bob").status_code == 403
     assert people.upload("alice", PDF, room="no spaces").status_code in (400, 404)

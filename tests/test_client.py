@@ -323,6 +323,26 @@ def test_sign_in_register_and_refusals(server, connect):
         by_token.send("anywhere", "after close")
 
 
+def test_refresh_token_trades_the_token_and_reconnects_with_the_new_one(server, connect):
+    user = name("rita")
+    token = (
+        chatclient.sign_in(server.url, user, PASSWORD)
+        if chatclient.register(server.url, user, PASSWORD)
+        else None
+    )
+    assert token is not None
+    fresh = chatclient.refresh_token(server.url, token["token"])
+    # (within the same second as the old one, the new token may be the same string)
+    assert fresh["expires_in"] > 0
+    with ChatClient(server.url, token=token["token"]) as client:
+        renewed = client.refresh_token()
+        assert client._token == renewed["token"]
+        assert client.join(name("room"))["online"] == [user]
+    with pytest.raises(ChatError) as refused:
+        chatclient.refresh_token(server.url, "forged")
+    assert (refused.value.code, refused.value.status) == ("unauthorized", 401)
+
+
 def test_join_send_receive_and_typed_errors(server, connect):
     room = name("lobby")
     alice, alice_got = connect(name("alice"))

@@ -22,7 +22,7 @@ from chatclient.client import (
     ChatClient,
 )
 from chatclient.errors import ChatClosed, ChatError, ChatTimeout
-from chatclient.http import register, sign_in
+from chatclient.http import refresh_token, register, sign_in
 
 __all__ = [
     "CLOSED",
@@ -36,6 +36,7 @@ __all__ = [
     "ChatError",
     "ChatTimeout",
     "events",
+    "refresh_token",
     "register",
     "sign_in",
 ]

@@ -333,6 +333,20 @@ class ChatClient:
             self._watching = True
         return ack["rooms"]
 
+    def refresh_token(self) -> dict:
+        """Trade the current token for a new one (``POST /api/token/refresh``), used
+        from then on (the next reconnect included); ``{token, expires_in}``. The old
+        token keeps working until it expires. ChatError ``unauthorized`` when the
+        token no longer works (sign in again)."""
+        with self._lock:
+            token = self._token
+        if token is None:
+            raise ChatError("unauthorized", "no token yet: connect first")
+        fresh = http.refresh_token(self.url, token)
+        with self._lock:
+            self._token = fresh["token"]
+        return fresh
+
     @property
     def rooms(self) -> list[str]:
         """The rooms open on this client, in joining order."""

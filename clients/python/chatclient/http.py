@@ -28,9 +28,13 @@ def _answer(response: requests.Response) -> Any:
     raise ChatError.from_error(error, status=response.status_code)
 
 
-def _post(url: str, path: str, body: dict, timeout: float) -> Any:
+def _post(
+    url: str, path: str, body: dict | None, timeout: float, headers: dict | None = None
+) -> Any:
     try:
-        response = requests.post(url.rstrip("/") + path, json=body, timeout=timeout)
+        response = requests.post(
+            url.rstrip("/") + path, json=body, headers=headers, timeout=timeout
+        )
     except requests.RequestException as error:
         raise ChatError("unavailable", f"{url} is unreachable: {error}") from error
     return _answer(response)
@@ -52,6 +56,14 @@ def sign_in(url: str, username: str, password: str, *, timeout: float = TIMEOUT)
     """``{token, expires_in}`` for the account; ChatError ``unauthorized`` (401) for a wrong
     name or password, ``rate_limited`` (429, with ``retry_after``) after too many."""
     return _post(url, "/api/token", {"username": username, "password": password}, timeout)
+
+
+def refresh_token(url: str, token: str, *, timeout: float = TIMEOUT) -> dict:
+    """``{token, expires_in}``: a new token for the holder of ``token`` (``POST
+    /api/token/refresh``); the old one keeps working until it expires. ChatError
+    ``unauthorized`` (401) when ``token`` no longer works."""
+    headers = {"Authorization": f"Bearer {token}"}
+    return _post(url, "/api/token/refresh", None, timeout, headers)
 
 
 def get(url: str, path: str, token: str, *, timeout: float = TIMEOUT, **params: Any) -> Any:
