@@ -29,7 +29,7 @@ def test_a_kick_ends_the_membership_and_the_kicked_may_join_again(owned):
     name, _, a, bob, b = owned
     last = a.send(name, "before the kick")["id"]
     a.ok("moderate", {"room": name, "action": "kick", "target": bob.name})
-    assert b.wait("room_removed") == [{"room": name}]
+    assert b.wait("room_removed") == [{"room": name, "by": a.name}]
     b.error("send_message", {"room": name, "message": "x"}, "not_in_room")
     b.error("joined_room", {"room": name, "last_id": last}, "forbidden")  # a stale resume
     b.join(name)
@@ -38,7 +38,7 @@ def test_a_kick_ends_the_membership_and_the_kicked_may_join_again(owned):
 def test_a_ban_keeps_them_out_until_unbanned(owned):
     name, _, a, bob, b = owned
     a.ok("moderate", {"room": name, "action": "ban", "target": bob.name, "reason": "spam"})
-    assert b.wait("room_removed") == [{"room": name, "banned": True}]
+    assert b.wait("room_removed") == [{"room": name, "banned": True, "by": a.name}]
     b.error("joined_room", {"room": name}, "forbidden")
     b.error("load_history", {"room": name}, "forbidden")
     kit.check_http_error(bob.get(f"/api/rooms/{name}/messages"), 403, "forbidden")
@@ -60,6 +60,16 @@ def test_promote_and_demote_are_the_owners_and_moderators_do_not_act_on_each_oth
     a.ok("moderate", {"room": name, "action": "demote", "target": carol.name})
     b.ok("moderate", {"room": name, "action": "kick", "target": carol.name})
     a.error("moderate", {"room": name, "action": "kick", "target": alice.name}, "forbidden")
+
+
+def test_a_promotion_and_a_demotion_reach_the_room_as_role_changed(owned):
+    name, _, a, bob, b = owned
+    a.ok("moderate", {"room": name, "action": "promote", "target": bob.name})
+    news = {"room": name, "username": bob.name, "role": "moderator", "by": a.name}
+    assert b.wait("role_changed", room=name) == [news]
+    assert a.wait("role_changed", room=name) == [news]
+    a.ok("moderate", {"room": name, "action": "demote", "target": bob.name})
+    assert b.wait("role_changed", room=name, count=2)[-1] == {**news, "role": "member"}
 
 
 @pytest.mark.parametrize(
