@@ -46,7 +46,7 @@ def install(app, socketio) -> None:
 
 def subscribe(room: str) -> Callable[[set[int] | None], None]:
     """Put this connection into the room's channels, its live messages held back until
-    the returned ``settle(ids)`` says what the join's replay holds (``wire.ReplayFence``:
+    the returned ``settle(ids)`` says what the join's replay holds (``fence.ReplayFence``:
     each message once, in the replay or live)."""
     manager, sid, channel = _socketio.server.manager, request.sid, message_channel(room)
     manager.hold(channel, sid)

@@ -86,7 +86,7 @@ def test_redis_manager_listens_through_the_loop_we_replace():
 def test_every_broadcast_reaches_this_process_through_handle_emit():
     """wire.QueueManager fences broadcasts in PubSubManager._handle_emit(message), where
     both this process's broadcasts and those from Redis meet its clients, reading the
-    message's event, data, room and skip_sid; wire.LocalManager in Manager.emit."""
+    message's event, data, room and skip_sid; fence.LocalManager in Manager.emit."""
     assert _params(socketio.PubSubManager._handle_emit) == ["self", "message"]
     source = _source(socketio.PubSubManager)
     assert "self._handle_emit(message)" in source

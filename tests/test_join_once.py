@@ -1,5 +1,5 @@
 """A message sent while someone joins reaches them once: in the join's replay or live,
-never both, never neither (``wire.ReplayFence``). The join subscribes before it reads the
+never both, never neither (``fence.ReplayFence``). The join subscribes before it reads the
 replay; the races are made here on purpose, by sending from another client at the two
 moments that matter (the conformance suite hammers the same rule from outside)."""
 
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-import wire
+import fence
 from chat import history
 from tests.helpers import events, join, send
 
@@ -100,15 +100,15 @@ def test_a_join_that_fails_lets_what_it_held_go(pair, monkeypatch):
 
 
 def test_held_messages_go_out_anyway_when_a_join_never_settles(monkeypatch):
-    manager = wire.LocalManager()
+    manager = fence.LocalManager()
     sent = []
     monkeypatch.setattr(
-        wire.socketio_server.Manager, "emit", lambda self, *a, **k: sent.append((a, k))
+        fence.socketio_server.Manager, "emit", lambda self, *a, **k: sent.append((a, k))
     )
     manager.hold("m:r", "sid1")
     skip = manager._fenced("recieve_message", {"id": 1}, "m:r", None)
     assert "sid1" in skip and sent == []
-    monkeypatch.setattr(wire, "HOLD_AT_MOST", 0.0)
+    monkeypatch.setattr(fence, "HOLD_AT_MOST", 0.0)
     manager._fences["m:r"]["sid1"].until = time.monotonic() - 1
     skip = manager._fenced("recieve_message", {"id": 2}, "m:r", None)
     assert "sid1" not in skip
