@@ -223,18 +223,25 @@ function ackError(result) {
   return null;
 }
 
+// Joins each socket to its room; `members[i]` says whether socket i is in it (a socket
+// whose join failed receives nothing and must not be counted as a receiver).
 async function joinAll(sockets, roomOf) {
   const errors = {};
+  const members = sockets.map(() => false);
   let ok = 0;
   await Promise.all(
     sockets.map(async (socket, i) => {
       if (!socket) return;
       const error = ackError(await emitAck(socket, "joined_room", { room: roomOf(i) }));
       if (error) countInto(errors, error);
-      else ok += 1;
+      else {
+        ok += 1;
+        members[i] = true;
+      }
     }),
   );
-  return { ok, errors };
+  if (Object.keys(errors).length) log(`joins failed: ${JSON.stringify(errors)}`);
+  return { ok, errors, members };
 }
 
 // --- fan-out ---------------------------------------------------------------------------
@@ -273,7 +280,7 @@ async function setUpFanout(tokens, rooms, clientsPerRoom, senders) {
   const joined = await joinAll(connected.sockets, roomOf);
   const members = new Array(rooms.length).fill(0);
   connected.sockets.forEach((socket, i) => {
-    if (!socket) return;
+    if (!socket || !joined.members[i]) return;
     socket.on("recieve_message", onRecieve);
     members[i % rooms.length] += 1;
   });
