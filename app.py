@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 
 import redis
 from flask import Flask, current_app, g, jsonify, render_template, request
@@ -27,7 +28,13 @@ import views
 from chat import attachments, outbox, search, storage, summaries
 from chat.errors import CODE_OF_STATUS, UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure
 from chat.identity import IDENTIFIED_SOCKET
-from models import EVENTS_BIND, configure_sqlite, database_unavailable, db, ping_idle_connections
+from models import (
+    EVENTS_BIND,
+    configure_connections,
+    database_unavailable,
+    db,
+    ping_idle_connections,
+)
 
 log = logging.getLogger(__name__)
 migrate = Migrate(render_as_batch=True)
@@ -140,7 +147,7 @@ def _extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
-            configure_sqlite(engine)
+            configure_connections(engine)
             ping_idle_connections(engine)
     migrate.init_app(app, db)
     csrf.init_app(app)
@@ -153,10 +160,35 @@ def _extensions(app: Flask) -> None:
     app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(
         app.extensions["storage"].origin
     )
+    app.wsgi_app = SlowRefusals(app.wsgi_app, app.config["REFUSAL_DELAY"])
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # Outside the Socket.IO middleware, so sockets see the client's address too.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
+class SlowRefusals:
+    """WSGI middleware: a 429 (rate_limited) is answered ``delay`` seconds late. The
+    request is over by then (its database connection back in the pool); only the answer
+    waits, so a client that loops on refusals without honouring Retry-After is answered
+    a few times a second per connection, however fast it asks. (Sockets: ws.slow_down.)"""
+
+    def __init__(self, wsgi_app, delay: float) -> None:
+        self.wsgi_app = wsgi_app
+        self.delay = delay
+
+    def __call__(self, environ, start_response):
+        refused = False
+
+        def respond(status, headers, exc_info=None):
+            nonlocal refused
+            refused = status.startswith("429")
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, respond)
+        if refused and self.delay:
+            time.sleep(self.delay)  # a green sleep under eventlet and gevent
+        return body
 
 
 def _blueprints(app: Flask) -> None:

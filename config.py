@@ -87,6 +87,8 @@ def from_environment(instance_path: str) -> dict:
         # Room lists (watch_rooms, GET /api/rooms, the page) per user, across processes: a
         # user of 1,000 rooms costs tens of ms each, so a burst of 10, then one every 2 s.
         "ROOM_LIST_RATE_LIMIT": "10/20seconds",
+        # Seconds a 429 answer waits before it goes out (app.SlowRefusals).
+        "REFUSAL_DELAY": 0.1,
         # A browser session unused this long (seconds) is refused and swept: 30 days.
         "SESSION_MAX_AGE": 30 * 24 * 3600,
         # Searches per user (GET /api/search); "off" disables it.

@@ -26,6 +26,7 @@ from socketio import packet as socketio_packet
 from sqlalchemy.exc import SQLAlchemyError
 
 import fence
+import ws
 from chat.errors import UNAVAILABLE_DB, UNAVAILABLE_QUEUE, Failure, invalid, rate_limited
 from models import database_unavailable
 
@@ -208,8 +209,18 @@ def _over_budget(server, sid: str, eio_sid: str, event: str, handled) -> Failure
     return rate_limited(f"too many {name} events, slow down", wait)
 
 
+def slow_down(server, eio_sid: str) -> None:
+    """This connection was refused for going too fast: read its next events later
+    (``ws.REFUSAL_COST``), so a client that ignores retry_after costs little."""
+    reader = ws.reader_of(server.eio.sockets.get(eio_sid))
+    if reader is not None:
+        reader.slow_down()
+
+
 def answer(server, sid, eio_sid, namespace, ack_id, event: str, failure: Failure) -> None:
     """Refuse an event before it reaches a handler: an error ack, or chat_error."""
+    if failure.code == "rate_limited":
+        slow_down(server, eio_sid)
     if ack_id is not None:
         reply = {"ok": False, "error": failure.as_dict()}
         server._send_packet(

@@ -21,7 +21,11 @@ over wsproto) for three reasons, each measured (README, "Benchmarks"):
 - a connection that floods is read no faster than ``MESSAGES_PER_SECOND`` (after a burst):
   the reader waits, TCP pushes back on the sender, and the flood costs the server no more
   than that rate, whatever the client sends. (Each event has its own budget above this,
-  in events.py; this bounds what even refused events cost.)
+  in events.py; this bounds what even refused events cost.) A connection that goes on
+  sending what is refused as too fast is read slower still (``slow_down``): each such
+  refusal costs it ``REFUSAL_COST`` reads, so a client that ignores ``retry_after`` is
+  read at most ``MESSAGES_PER_SECOND / REFUSAL_COST`` times a second once its burst is
+  spent, and its refusals cost the server that much and no more.
 
 Stdlib only: sockets are green when the entry point has monkey-patched. ``install``
 plugs it into an Engine.IO server.
@@ -37,12 +41,14 @@ import socket
 import struct
 import threading
 import time
+import weakref
 
 log = logging.getLogger(__name__)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MESSAGES_PER_SECOND = 500  # per connection, sustained
 MESSAGES_BURST = 1000
+REFUSAL_COST = 50  # reads a refusal for going too fast costs (10 refusals/s at most)
 TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 NORMAL, PROTOCOL_ERROR, UNSUPPORTED, INVALID_DATA, TOO_BIG = 1000, 1002, 1003, 1007, 1009
 LINGER_SECONDS = 2.0  # how long a closing socket waits for the peer to close its side
@@ -175,14 +181,22 @@ class WebSocket:
             return None
 
     def _pace(self) -> None:
-        """One token per message read; with none left, wait for the next one."""
-        now = time.monotonic()
-        self._tokens = min(MESSAGES_BURST, self._tokens + (now - self._since) * MESSAGES_PER_SECOND)
-        self._since = now
-        if self._tokens < 1:
+        """One token per message read; with none left, wait for the next one (longer if
+        ``slow_down`` takes more meanwhile: its handlers run while we wait)."""
+        while True:
+            now = time.monotonic()
+            self._tokens = min(
+                MESSAGES_BURST, self._tokens + (now - self._since) * MESSAGES_PER_SECOND
+            )
+            self._since = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
             time.sleep((1 - self._tokens) / MESSAGES_PER_SECOND)
-            self._tokens, self._since = 1.0, time.monotonic()
-        self._tokens -= 1
+
+    def slow_down(self, reads: float = REFUSAL_COST) -> None:
+        """Take ``reads`` from this connection's read budget (``_pace`` may then wait)."""
+        self._tokens -= reads
 
     def _next_message(self) -> str | None:
         parts: list[bytes] = []
@@ -340,6 +354,15 @@ def _raw_socket(environ: dict):
     raise RuntimeError("cannot find the connection's socket in this WSGI server")
 
 
+# Each Engine.IO socket's WebSocket, while it has one (``reader_of``).
+_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def reader_of(eio_socket) -> WebSocket | None:
+    """The WebSocket an Engine.IO socket reads from (None: polling, or gone)."""
+    return _READERS.get(eio_socket) if eio_socket is not None else None
+
+
 class WebSocketWSGI:
     """What Engine.IO instantiates per upgrade: ``WebSocketWSGI(handler, eio_server)``,
     then calls it as a WSGI app; ``handler(ws)`` runs for the life of the connection."""
@@ -366,6 +389,9 @@ class WebSocketWSGI:
         )
         # gevent's server closes its own socket once we return.
         ws = WebSocket(sock, self.max_message, environ, owns_socket=server != "gevent")
+        owner = getattr(self.handler, "__self__", None)  # Engine.IO's Socket
+        if owner is not None:
+            _READERS[owner] = ws
         try:
             self.handler(ws)
         finally:

@@ -1071,6 +1071,12 @@ def parse_args(argv: list[str]):
         metavar="NAME",
         help="write bench/NAME.md and bench/name.json; the README only for RESULTS (default)",
     )
+    parser.add_argument(
+        "--abuse-phases",
+        nargs="+",
+        choices=ABUSE_PHASES,
+        help="run only these phases of the abuse scenario (quiet is always first)",
+    )
     parser.add_argument("--log-dir", type=Path, help="server logs (default: a temp dir)")
     parser.add_argument(
         "--py-spy",
@@ -1084,6 +1090,8 @@ def parse_args(argv: list[str]):
     profile = json.loads(json.dumps(QUICK if args.quick else FULL))
     if args.idle is not None:
         profile["idle"]["connections"] = args.idle
+    if args.abuse_phases:
+        profile["abuse"]["phases"] = ["quiet"] + [p for p in args.abuse_phases if p != "quiet"]
     args.profile = profile
     if args.write is None:
         args.write = not args.quick and not args.py_spy

@@ -3,6 +3,7 @@ room_added) and the directory of public rooms."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import current_app
@@ -25,8 +26,12 @@ from chat.sql import (
 from models import isoformat
 
 UNREAD_CAP = 1000
-# A list of 1,000 rooms is ~20 ms of Python; it lets other events run every this many.
-YIELD_EVERY = 100
+# A list of 1,000 rooms is ~50 ms of Python: it is built this many rooms at a time, and
+# others' events run between the slices. Lists of all a user's rooms are built one at a
+# time per process, so a burst of them puts one slice, not one slice per list, ahead of
+# each of those events.
+SLICE = 20
+_ONE_LIST_AT_A_TIME = threading.Lock()
 
 
 def _capped_count(rows):
@@ -117,41 +122,46 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
     Unread: others' undeleted messages newer than the user's last read id, counted up to
     UNREAD_CAP (so a room with a million unread costs what one with a thousand does), on
     an index that holds what the count filters on (no table reads); mentions: the user's
-    mentions among them, counted the same way. At most four queries however many rooms:
-    the rooms with their counts and newest messages; those messages' reactions and reply
-    originals, each only when some have any; the direct rooms' peers (authors' names come
-    from the process cache).
+    mentions among them, counted the same way. One query for the rooms with their counts
+    and newest messages, one for the direct rooms' peers, and for each SLICE of rooms
+    the reactions, reply originals and attachments of their newest messages, each only
+    when some have any (authors' names come from the process cache).
     """
-    if room_id is None:
-        rows = sql.run(_SUMMARIES, uid=user_id).all()
-    else:
-        rows = sql.run(_SUMMARY_OF_ONE, uid=user_id, rid=room_id).all()
-    with_message = [row for row in rows if row.id is not None]
-    last = {m["id"]: m for m in message_dicts(with_message, None)} if with_message else {}
+    if room_id is not None:
+        return _summaries(sql.run(_SUMMARY_OF_ONE, uid=user_id, rid=room_id).all(), username)
+    with _ONE_LIST_AT_A_TIME:
+        return _summaries(sql.run(_SUMMARIES, uid=user_id).all(), username)
+
+
+def _summaries(rows, username: str) -> list[dict]:
     # The peer comes from the room's name, so a peer who removed the room still shows.
     peer_names = {
         row.room: rules.other_participant(row.room, username)
         for row in rows
         if row.kind == "direct"
     }
-    peers = rooms.users_by_name(list(peer_names.values()))
+    peers = rooms.users_by_name(list(peer_names.values())) if peer_names else {}
     summaries = []
-    for i, row in enumerate(rows):
-        if i % YIELD_EVERY == YIELD_EVERY - 1:
+    for start in range(0, len(rows), SLICE):
+        if start:
             time.sleep(0)  # under eventlet/gevent a yield: others' events run meanwhile
-        summary = {
-            "room": row.room,
-            "kind": row.kind,
-            "unread": row.unread,
-            "mentions": row.mentions,
-            "topic": row.topic,
-            "last_message": last.get(row.id) if row.id is not None else None,
-        }
-        if row.kind == "direct":
-            peer = peers.get(peer_names[row.room])
-            summary["peer"] = peer.username if peer else peer_names[row.room]
-            summary["peer_id"] = peer.id if peer else None
-        summaries.append(summary)
+        part = rows[start : start + SLICE]
+        with_message = [row for row in part if row.id is not None]
+        last = {m["id"]: m for m in message_dicts(with_message)} if with_message else {}
+        for row in part:
+            summary = {
+                "room": row.room,
+                "kind": row.kind,
+                "unread": row.unread,
+                "mentions": row.mentions,
+                "topic": row.topic,
+                "last_message": last.get(row.id) if row.id is not None else None,
+            }
+            if row.kind == "direct":
+                peer = peers.get(peer_names[row.room])
+                summary["peer"] = peer.username if peer else peer_names[row.room]
+                summary["peer_id"] = peer.id if peer else None
+            summaries.append(summary)
     return summaries
 
 

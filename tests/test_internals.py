@@ -121,6 +121,15 @@ def test_engineio_takes_its_websocket_class_from_async_slot(app):
     assert app_socketio.server.eio._async["websocket"].__module__ == "ws"
 
 
+def test_engineio_hands_the_transport_its_socket_bound_handler():
+    """ws.reader_of finds a connection's WebSocket by its Engine.IO Socket:
+    WebSocketWSGI records the owner of the handler it is given, which Engine.IO passes as
+    the Socket's bound _websocket_handler."""
+    import engineio.socket
+
+    assert "self._websocket_handler, self.server)" in _source(engineio.socket)
+
+
 def test_engineio_socket_close_can_skip_waiting():
     """wire._close closes a connection with Socket.close(wait=False): Engine.IO's own
     disconnect waits for the CLOSE packet to be read, which a polling client may never

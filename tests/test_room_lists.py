@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from chat import summaries
 from chat.ratelimit import EVENT_BUDGETS, Budget
 from tests.helpers import events, join, run_sql, send, statements
 
@@ -70,6 +71,52 @@ def test_a_room_list_is_one_statement_with_its_newest_messages(app, connect, cli
     # direct room's peer. (Reactions and reply originals only when some message has any.)
     assert len(seen) == 3, seen
     assert "memberships" in seen[1] and "lower(users.username)" in seen[2], seen
+
+
+@pytest.mark.app_config(EVENT_BUDGETS={})
+def test_a_list_longer_than_a_slice_is_built_in_slices_with_yields_between(
+    app, connect, bearer, client, monkeypatch
+):
+    """Others' events run between the slices of a long list (a yield each), and the
+    slices join into the same list: the newest messages, reactions and the peer stay with
+    their rooms whatever slice they fall in."""
+    monkeypatch.setattr(summaries, "SLICE", 4)
+    alice, bob = connect("alice"), connect("bob")
+    for i in range(9):
+        join(alice, f"room{i}")
+        join(bob, f"room{i}")
+        sent = send(bob, f"room{i}", f"hello {i}")
+    reaction = {"room": "room8", "id": sent["id"], "emoji": "👍", "on": True}
+    ack = alice.emit("react", reaction, callback=True)
+    assert ack["ok"], ack
+    alice.emit("joined_room", {"peer": "bob"}, callback=True)  # the oldest: the last slice
+    yields = []
+    monkeypatch.setattr(summaries.time, "sleep", yields.append)
+    rooms = client.get("/api/rooms", headers=bearer("alice")).json["rooms"]
+    assert yields == [0, 0]  # 10 rooms in slices of 4: two yields between three slices
+    assert [r["room"] for r in rooms] == [f"room{i}" for i in reversed(range(9))] + ["dm:alice:bob"]
+    assert [r["last_message"]["message"] for r in rooms[:9]] == [
+        f"hello {i}" for i in reversed(range(9))
+    ]
+    [reacted] = rooms[0]["last_message"]["reactions"]
+    assert reacted == {"emoji": "👍", "count": 1, "users": ["alice"]}
+    assert rooms[-1]["peer"] == "bob" and rooms[-1]["last_message"] is None
+
+
+def test_the_database_never_compiles_a_statement_just_in_time(app):
+    """PostgreSQL's JIT pays off for long analytic scans only: with one huge room in the
+    table, the room list's estimate crossed jit_above_cost and ~40 ms of work took ~500
+    ms. Every connection of both pools has it off."""
+    from models import EVENTS_BIND, db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        for engine in (db.engine, db.engines[EVENTS_BIND]):
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+                connection.rollback()
+                assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
 
 
 # --- room lists are limited per user ---------------------------------------------------

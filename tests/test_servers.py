@@ -154,3 +154,36 @@ def test_a_huge_frame_from_a_stranger_is_refused_unread(server):
         assert "Traceback" not in server.log_path.read_text()
     finally:
         bystander.close()
+
+
+def test_a_client_that_ignores_retry_after_is_read_and_answered_slower(server):
+    """Past its burst, each event refused as too fast costs the connection
+    ws.REFUSAL_COST reads (10 refusals a second at most), and an HTTP 429 is answered
+    REFUSAL_DELAY late: a client that loops on refusals costs the server little. The
+    connection stays up and serves what it may."""
+    register(server, "carol")
+    carol = Client(server, "carol")
+    try:
+        codes = [carol.call("watch_rooms", {}).get("ok") for _ in range(10)]
+        assert codes == [True] * 10  # the per-connection burst
+        started = time.monotonic()
+        refused = [carol.call("watch_rooms", {}) for _ in range(40)]
+        elapsed = time.monotonic() - started
+        assert {r["error"]["code"] for r in refused} == {"rate_limited"}
+        # ~19 refusals spend the read burst (1,000 reads), the other 21 come at 10/s.
+        assert elapsed >= 1.5, elapsed
+        assert carol.call("joined_room", {"room": "still-here"})["ok"] is True
+    finally:
+        carol.close()
+    token = requests.post(
+        server.url + "/api/token", json={"username": "carol", "password": PASSWORD}, timeout=10
+    ).json()["token"]
+    with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
+        statuses, times = [], []
+        for _ in range(12):  # ROOM_LIST_RATE_LIMIT: 10 per user in 20 s, 10 spent above
+            started = time.monotonic()
+            statuses.append(http.get(server.url + "/api/rooms", timeout=10).status_code)
+            times.append(time.monotonic() - started)
+        assert statuses == [429] * 12
+        assert min(times) >= 0.1, times

@@ -192,6 +192,20 @@ def test_a_flood_is_read_no_faster_than_the_pace(pair, monkeypatch):
     assert time.monotonic() - started >= 0.19
 
 
+def test_a_refusal_costs_its_connection_reads(pair, monkeypatch):
+    """slow_down (a refusal for going too fast) takes REFUSAL_COST reads from the
+    connection's budget: its next message is read once they have come back."""
+    conn, peer = pair
+    monkeypatch.setattr(ws, "MESSAGES_PER_SECOND", 200)
+    conn._tokens = 5.0
+    peer.sendall(client_frame(ws.TEXT, b"x") * 2)
+    assert conn.wait() == "x"
+    started = time.monotonic()
+    conn.slow_down()  # 50 reads at 200/s, 4 of them still in hand: ~0.23 s
+    assert conn.wait() == "x"
+    assert time.monotonic() - started >= (ws.REFUSAL_COST - 4) / 200 - 0.01
+
+
 # --- the closing handshake (RFC 6455 §5.5.1, §7.4) ------------------------------------
 
 
