@@ -98,7 +98,11 @@ def _deliver(item: outbox.Emit | outbox.Control) -> None:
     """Send what the outbox held: an event to a Socket.IO room, or a control action."""
     if isinstance(item, outbox.Emit):
         skip = getattr(request, "sid", None) if item.skip_sender else None
-        socketio.emit(item.event, item.payload, to=item.to, skip_sid=skip)
+        # To one connection of this process (a joiner's rejoin_room): straight to it, not
+        # round Redis and back; and so before the held live messages the join's settle
+        # sends straight, as docs/protocol.md promises.
+        here = socketio.server.manager.is_connected(item.to, "/")
+        socketio.emit(item.event, item.payload, to=item.to, skip_sid=skip, ignore_queue=here)
     else:
         current_app.extensions["control"].publish(item.action)
 

@@ -114,3 +114,29 @@ def test_held_messages_go_out_anyway_when_a_join_never_settles(monkeypatch):
     assert "sid1" not in skip
     assert [args[1]["id"] for args, _ in sent] == [1]  # the held one, to that connection
     assert manager._fences == {}
+
+
+def test_the_replay_goes_straight_to_its_connection_never_round_the_queue(connect, monkeypatch):
+    """rejoin_room is for the joiner, a connection of this process: it is handed to it
+    directly (ignore_queue), so with Redis it does not go round the queue, costs no
+    round trip, and comes before the held live messages the join's settle hands over
+    directly too. What may reach other processes' connections still takes the queue."""
+    from events import socketio
+
+    alice, bob = connect("alice"), connect("bob")
+    join(bob, "r")
+    send(bob, "r", "before alice")
+    manager = socketio.server.manager
+    emitted = []
+    real_emit = manager.emit
+
+    def spy(event, *args, **kwargs):
+        emitted.append((event, kwargs.get("ignore_queue", False)))
+        return real_emit(event, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "emit", spy)
+    join(alice, "r")
+    send(bob, "r", "after alice")
+    assert ("rejoin_room", True) in emitted, emitted
+    assert ("join_room_announcement", False) in emitted, emitted
+    assert ("recieve_message", False) in emitted, emitted
