@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 
 from sqlalchemy import event, text
 
@@ -61,3 +62,20 @@ def run_sql(app, statement: str, **params) -> list:
         rows = result.all() if result.returns_rows else []
         db.session.commit()
     return rows
+
+
+def in_another_thread(work) -> None:
+    """Run ``work`` (another client's event) in a thread of its own, as a concurrent
+    event would run, and wait for it: each event has its own app context."""
+    failures = []
+
+    def run():
+        try:
+            work()
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and not failures, failures

@@ -5,29 +5,13 @@ moments that matter (the conformance suite hammers the same rule from outside)."
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 import fence
 from chat import history
-from tests.helpers import events, join, send
-
-
-def in_another_thread(work) -> None:
-    failures = []
-
-    def run():
-        try:
-            work()
-        except BaseException as error:
-            failures.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(10)
-    assert not thread.is_alive() and not failures, failures
+from tests.helpers import events, in_another_thread, join, send
 
 
 def received_ids(sock) -> list[tuple[str, int]]:

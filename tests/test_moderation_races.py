@@ -10,12 +10,10 @@ join or watch_rooms in flight notices a drop that came while it ran."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from chat import rooms, summaries
-from tests.helpers import events, join, run_sql, send
+from tests.helpers import events, in_another_thread, join, run_sql, send
 
 
 def moderate(sock, action: str, room: str = "r", **fields) -> dict:
@@ -24,23 +22,6 @@ def moderate(sock, action: str, room: str = "r", **fields) -> dict:
 
 def code(ack: dict) -> str | None:
     return None if ack["ok"] else ack["error"]["code"]
-
-
-def in_another_thread(work) -> None:
-    """Run ``work`` (another client's event) in a thread of its own, as a concurrent
-    event would run, and wait for it: each event has its own app context."""
-    failures = []
-
-    def run():
-        try:
-            work()
-        except BaseException as error:
-            failures.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(10)
-    assert not thread.is_alive() and not failures, failures
 
 
 def membership_of(app, username: str) -> list:
