@@ -171,7 +171,8 @@ class SlowRefusals:
     """WSGI middleware: a 429 (rate_limited) is answered ``delay`` seconds late. The
     request is over by then (its database connection back in the pool); only the answer
     waits, so a client that loops on refusals without honouring Retry-After is answered
-    a few times a second per connection, however fast it asks. (Sockets: ws.slow_down.)"""
+    a few times a second per connection, however fast it asks. (Sockets: wire.refused,
+    ws.slow_down.)"""
 
     def __init__(self, wsgi_app, delay: float) -> None:
         self.wsgi_app = wsgi_app

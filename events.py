@@ -110,9 +110,8 @@ def _deliver(item: outbox.Emit | outbox.Control) -> None:
 def _reply(result: dict | Failure, event: str | None = None) -> dict:
     if not isinstance(result, Failure):
         return {"ok": True, **result}
-    if result.code == "rate_limited":
-        server = socketio.server
-        wire.slow_down(server, server.manager.eio_sid_from_sid(request.sid, "/"))
+    server = socketio.server
+    wire.refused(server, server.manager.eio_sid_from_sid(request.sid, "/"), result)
     if not wire.ack_requested():
         event = event or request.event["message"]
         socketio.emit("chat_error", {"event": event, **result.as_dict()}, to=request.sid)

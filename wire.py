@@ -209,9 +209,13 @@ def _over_budget(server, sid: str, eio_sid: str, event: str, handled) -> Failure
     return rate_limited(f"too many {name} events, slow down", wait)
 
 
-def slow_down(server, eio_sid: str) -> None:
-    """This connection was refused for going too fast: read its next events later
-    (``ws.REFUSAL_COST``), so a client that ignores retry_after costs little."""
+def refused(server, eio_sid: str, failure: Failure) -> None:
+    """An event of this connection was refused: when for going too fast, read its next
+    events later (``ws.REFUSAL_COST``), so a client that ignores retry_after costs
+    little. Both kinds of refusal pass here: before dispatch (``answer``) and by a
+    handler (events.py)."""
+    if failure.code != "rate_limited":
+        return
     reader = ws.reader_of(server.eio.sockets.get(eio_sid))
     if reader is not None:
         reader.slow_down()
@@ -219,8 +223,7 @@ def slow_down(server, eio_sid: str) -> None:
 
 def answer(server, sid, eio_sid, namespace, ack_id, event: str, failure: Failure) -> None:
     """Refuse an event before it reaches a handler: an error ack, or chat_error."""
-    if failure.code == "rate_limited":
-        slow_down(server, eio_sid)
+    refused(server, eio_sid, failure)
     if ack_id is not None:
         reply = {"ok": False, "error": failure.as_dict()}
         server._send_packet(
