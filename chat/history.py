@@ -9,6 +9,7 @@ the database knows, a ban or a membership (``_MAY_READ``), so reading adds no qu
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from typing import NamedTuple
 
@@ -96,6 +97,10 @@ def message_dicts(rows, room: str | None = None) -> list[dict]:
     authors' names come from the process cache; the originals of the replies among them,
     and the reactions and attachments of those that have any, are read in one query
     each, and only then."""
+    if not rows:
+        return []
+    rooms_of = [room] * len(rows) if room is not None else [row.room for row in rows]
+    rows = _as_rows(rows)
     live = [row for row in rows if not row.deleted]
     answered = {row.reply_to_id for row in live if row.reply_to_id is not None}
     originals = {o.id: o for o in sql.run(_ORIGINALS, ids=list(answered))} if answered else {}
@@ -105,7 +110,7 @@ def message_dicts(rows, room: str | None = None) -> list[dict]:
     attached = [row.id for row in live if row.attachment_count]
     files = attachments.of_messages(attached) if attached else {}
     dicts = []
-    for row in rows:
+    for row, room_of in zip(rows, rooms_of, strict=True):
         original = originals.get(row.reply_to_id) if row.reply_to_id is not None else None
         reply = original and reply_dict(
             original.id, names[original.user_id], original.excerpt, original.deleted
@@ -113,7 +118,7 @@ def message_dicts(rows, room: str | None = None) -> list[dict]:
         dicts.append(
             message_dict(
                 row,
-                room if room is not None else row.room,
+                room_of,
                 names[row.user_id],
                 found.get(row.id, ()),
                 reply,
@@ -121,6 +126,17 @@ def message_dicts(rows, room: str | None = None) -> list[dict]:
             )
         )
     return dicts
+
+
+def _as_rows(rows) -> list[Row]:
+    """The rows as ``Row`` tuples: a column of a SQLAlchemy row costs ~0.5 us by name
+    (~0.05 us by position, a tuple's ~0.03), and serializing a page of 50 reads ~15 of
+    each (0.56 ms, against 0.16 ms)."""
+    if isinstance(rows[0], Row):
+        return rows
+    fields = rows[0]._fields
+    pick = operator.itemgetter(*(fields.index(name) for name in Row._fields))
+    return [Row._make(pick(row)) for row in rows]
 
 
 def payload_size(page: list[dict]) -> int:
@@ -182,13 +198,15 @@ def _next_id(condition, *order):
     )
 
 
-_NEWEST_PAGE = messages_query().where(*_IN_ROOM).order_by(*NEWEST_FIRST).limit(P("limit"))
+_NEWEST_PAGE = sql.Prepared(
+    messages_query().where(*_IN_ROOM).order_by(*NEWEST_FIRST).limit(P("limit"))
+)
 # Nothing lies between a page older than before_id and before_id: newer messages than the
 # page exist when any is at or after before_id (and older than a page after after_id,
 # when any is at or before after_id).
 _NEXT_FROM = _next_id(_OTHER.c.id >= P("before_id"), _OTHER.c.room_id, _OTHER.c.id)
 _LAST_UP_TO = _next_id(_OTHER.c.id <= P("after_id"), _OTHER.c.room_id.desc(), _OTHER.c.id.desc())
-_PAGE_BEFORE = (
+_PAGE_BEFORE = sql.Prepared(
     messages_query()
     .add_columns(_NEXT_FROM.scalar_subquery().label("beyond"))
     .where(*_IN_ROOM, messages.c.id < P("before_id"))
@@ -208,7 +226,7 @@ _AT_OR_AFTER = (
     .order_by(*OLDEST_FIRST)
     .limit(P("limit"))
 )
-_NEWER_THAN = (
+_NEWER_THAN = sql.Prepared(
     messages_query()
     .where(*_IN_ROOM, messages.c.id > P("last_id"))
     .order_by(*OLDEST_FIRST)

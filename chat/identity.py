@@ -79,7 +79,7 @@ def _identities() -> IdentityCache:
 
 # Socket connects read identities through Core on the event's connection (no ORM
 # session to set up for one row).
-_SESSION_USER = (
+_SESSION_USER = sql.Prepared(
     select(users.c.id, users.c.username)
     .join_from(sessions, users, sessions.c.user_id == users.c.id)
     .where(
@@ -87,7 +87,9 @@ _SESSION_USER = (
         func.coalesce(sessions.c.last_used_at, sessions.c.created_at) >= bindparam("cutoff"),
     )
 )
-_TOKEN_USER = select(users.c.username, users.c.token_version).where(users.c.id == bindparam("uid"))
+_TOKEN_USER = sql.Prepared(
+    select(users.c.username, users.c.token_version).where(users.c.id == bindparam("uid"))
+)
 
 
 def _session_identity(session_id: object, user_id: object) -> SocketIdentity | None:

@@ -248,7 +248,7 @@ _LAST_READ = select(memberships.c.last_read_id).where(*_THE_MEMBERSHIP)
 _MESSAGE_EXISTS = select(messages.c.id).where(*_MESSAGE_IN_ROOM)
 # One conditional UPDATE, so concurrent marks cannot move it backwards, that also checks
 # the message exists.
-_MARK_READ = (
+_MARK_READ = sql.Prepared(
     memberships.update()
     .where(
         *_THE_MEMBERSHIP,

@@ -58,19 +58,21 @@ _KICKED_SINCE = exists().where(
 # A new membership only while the user holds fewer than :cap (a race of joins may pass
 # it by the joins in flight), is not banned, and does not resume from before a kick; an
 # existing one is left as it is.
-_ADD_MEMBER = sql.per_dialect(
-    lambda insert: (
-        insert(memberships)
-        .from_select(
-            ["room_id", "user_id", "joined_at", "role"],
-            select(
-                P("room_id", type_=Integer),
-                P("user_id", type_=Integer),
-                P("now", type_=DateTime),
-                P("role", type_=String),
-            ).where(P("cap", type_=Integer) > _MEMBERSHIPS_OF_USER, ~_BANNED, ~_KICKED_SINCE),
+_ADD_MEMBER = sql.Prepared(
+    sql.per_dialect(
+        lambda insert: (
+            insert(memberships)
+            .from_select(
+                ["room_id", "user_id", "joined_at", "role"],
+                select(
+                    P("room_id", type_=Integer),
+                    P("user_id", type_=Integer),
+                    P("now", type_=DateTime),
+                    P("role", type_=String),
+                ).where(P("cap", type_=Integer) > _MEMBERSHIPS_OF_USER, ~_BANNED, ~_KICKED_SINCE),
+            )
+            .on_conflict_do_nothing()
         )
-        .on_conflict_do_nothing()
     )
 )
 # Why a join made nobody a member (a refusal's reason, read only then).
@@ -101,7 +103,7 @@ _CLAIM = memberships.update().where(*_THE_MEMBERSHIP, ~_HAS_OWNER).values(role="
 # Members' read positions and the caller's own membership row whatever its position,
 # with the caller's role, whether they are banned (a ban that beat their join) and
 # whether the room has an owner: everything a join needs, in one query.
-_SEEN_BY = (
+_SEEN_BY = sql.Prepared(
     select(
         users.c.id,
         users.c.username,
@@ -117,7 +119,7 @@ _SEEN_BY = (
     )
 )
 # What the read rule needs to know of a room and a user (rules.can_read).
-_ACCESS = (
+_ACCESS = sql.Prepared(
     select(
         rooms.c.id,
         rooms.c.kind,

@@ -8,9 +8,12 @@ username, room id) is never read again.
 
 from __future__ import annotations
 
+import re
+
 from flask import g
 from sqlalchemy import Connection, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from models import (
     EVENTS_BIND,
@@ -87,10 +90,96 @@ def dialect() -> str:
 def run(statement, **params):
     """Execute a statement built once at import (building one per call costs more than
     running it: ~600 us against ~250 us for a history page on PostgreSQL); a dict holds
-    one statement per dialect."""
+    one statement per dialect, a ``Prepared`` one PostgreSQL plans once per connection."""
     if isinstance(statement, dict):
         statement = statement[dialect()]
+    if isinstance(statement, Prepared):
+        return statement.run(connection(), params)
     return connection().execute(statement, params)
+
+
+_NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name
+_ALREADY_PREPARED = "42P05"  # duplicate_prepared_statement
+
+
+def _code(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "pgcode", None)
+
+
+def _prepare(conn: Connection, prepare: str) -> None:
+    try:
+        conn.exec_driver_sql(prepare)
+    except DBAPIError as error:
+        # A pooler between may hand over a server connection that holds it already.
+        if _code(error) != _ALREADY_PREPARED:
+            raise
+
+
+class Prepared:
+    """A statement of a per-event path that PostgreSQL parses and plans once per pooled
+    connection (``PREPARE``), then only runs (``EXECUTE``): a join's three statements took
+    ~0.35 ms each from the socket, of which ~0.19 ms went to parsing and planning them
+    again. Elsewhere (SQLite, whose driver keeps its statements compiled already) the
+    statement runs as it is. Only statements built once at import: each is one named
+    statement on each connection for as long as the connection lives.
+    """
+
+    named: dict[str, Prepared] = {}  # every one, by its name on the server
+    _PARAM = re.compile(r"%\(([^)]+)\)s")
+
+    def __init__(self, statement) -> None:  # a statement, or one per dialect
+        self.statement = statement
+        self.name = f"chat_{len(Prepared.named) + 1}"
+        Prepared.named[self.name] = self
+        self.text = None  # the SQL PostgreSQL prepared, once it did
+        self._compiled = None  # (compiled, PREPARE text, EXECUTE text, parameter names)
+
+    def run(self, conn: Connection, params: dict):
+        if conn.dialect.name != "postgresql":
+            return conn.execute(self._of("sqlite"), params)
+        if self._compiled is None:
+            self._compiled = self._compile(conn)
+        compiled, prepare, execute, names = self._compiled
+        values = compiled.construct_params(params)
+        arguments = tuple(values[name] for name in names)
+        # What this connection has prepared (the dict lives and dies with the DBAPI
+        # connection: a replaced one starts empty).
+        prepared = conn.connection.info.setdefault("chat_prepared", set())
+        if self.name not in prepared:
+            _prepare(conn, prepare)
+            prepared.add(self.name)
+        try:
+            return conn.exec_driver_sql(execute, arguments)
+        except DBAPIError as error:
+            # Gone from the server's session (DISCARD ALL, a restarted pooler's server
+            # connection): prepared there, then run once more.
+            if _code(error) != _NO_SUCH_STATEMENT:
+                raise
+            prepared.clear()
+            _prepare(conn, prepare)
+            prepared.add(self.name)
+            return conn.exec_driver_sql(execute, arguments)
+
+    def _of(self, dialect: str):
+        return self.statement[dialect] if isinstance(self.statement, dict) else self.statement
+
+    def _compile(self, conn: Connection):
+        compiled = self._of("postgresql").compile(dialect=conn.dialect)
+        if "POSTCOMPILE" in compiled.string or compiled._bind_processors:
+            raise TypeError(f"{self.name}: a statement PostgreSQL cannot take as it is")
+        names: list[str] = []
+
+        def positional(match) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        # Sent with no parameters, which psycopg2 still formats: "%%" stays a literal %.
+        body = self._PARAM.sub(positional, compiled.string)
+        arguments = ", ".join(["%s"] * len(names))
+        execute = f"EXECUTE {self.name}({arguments})" if names else f"EXECUTE {self.name}"
+        self.text = body
+        return compiled, f"PREPARE {self.name} AS {body}", execute, names
 
 
 def per_dialect(build) -> dict:

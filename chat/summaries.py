@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import namedtuple
 
 from flask import current_app
 from sqlalchemy import func, literal, select
@@ -110,6 +111,9 @@ def _with_newest(counted):
 
 _SUMMARIES = _with_newest(_COUNTED)
 _SUMMARY_OF_ONE = _with_newest(_COUNTED.where(sql.rooms.c.id == P("rid")))
+# A summary's row as a plain tuple: a column of a SQLAlchemy row costs ~0.5 us by name, a
+# tuple's ~0.03, and a list of 1,000 rooms reads a dozen of each.
+_Row = namedtuple("_Row", _SUMMARIES.selected_columns.keys())
 
 
 def room_summaries(user_id: int, username: str, room_id: int | None = None) -> list[dict]:
@@ -134,6 +138,7 @@ def room_summaries(user_id: int, username: str, room_id: int | None = None) -> l
 
 
 def _summaries(rows, username: str) -> list[dict]:
+    rows = [_Row._make(row) for row in rows]
     # The peer comes from the room's name, so a peer who removed the room still shows.
     peer_names = {
         row.room: rules.other_participant(row.room, username)

@@ -34,12 +34,19 @@ def send(sock, room: str, message: str, **extra) -> dict:
 
 @contextlib.contextmanager
 def statements(app):
-    """The SQL statements every engine of the app runs inside the block."""
+    """The SQL statements every engine of the app runs inside the block. A prepared one
+    (chat/sql.py's ``Prepared``) shows as the SQL it runs; its PREPARE, once per pooled
+    connection, is left out (an event's own round trips are counted)."""
+    from chat.sql import Prepared
     from models import db
 
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
+        if statement.startswith("PREPARE chat_"):
+            return
+        if statement.startswith("EXECUTE chat_"):
+            statement = Prepared.named[statement.split()[1].split("(")[0]].text
         seen.append(statement)
 
     with app.app_context():
