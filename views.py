@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth import LoginForm
-from chat import accounts, attachments, rooms, rules, sql, summaries
+from chat import accounts, downloads, rooms, rules, sql, summaries
 from chat.errors import Failure
 from chat.identity import bearer_token
 
@@ -74,7 +74,7 @@ def _download(attachment_id: int, thumb: bool):
     user = accounts.user_from_token(token) if token is not None else current_user
     if user is None or not user.is_authenticated:
         abort(404)
-    response = attachments.download(attachment_id, user.id, user.username, thumb)
+    response = downloads.download(attachment_id, user.id, user.username, thumb)
     if response is None:
         abort(404)
     return response

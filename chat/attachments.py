@@ -8,10 +8,10 @@ never whole into memory, and refused once it passes ``MAX_UPLOAD_MB``
 ``filetype`` for the rest), never taken from the name or the client's header. PNG, JPEG,
 GIF and WebP images are decoded and encoded again (EXIF, GPS and every other metadata stay
 behind) with a WebP thumbnail; anything else is stored as sent and served as a download
-(``chat/images.py``). Hashing, decoding and encoding run on the entry point's OS thread
-pool (``RUN_IN_THREAD``), never on the event loop. The bytes go to the storage
-(``chat/storage.py``) under random keys; the row says who uploaded it to which room, and
-which message holds it.
+(``chat/images.py``; serving: ``chat/downloads.py``). Hashing, decoding and encoding run
+on the entry point's OS thread pool (``RUN_IN_THREAD``), never on the event loop. The
+bytes go to the storage (``chat/storage.py``) under random keys; the row says who uploaded
+it to which room, and which message holds it.
 
 Uploads per user are limited (``UPLOAD_RATE_LIMIT``) as well as their bytes
 (``UPLOAD_QUOTA_MB``), and the disk writes of an arriving body run on the thread pool too,
@@ -29,7 +29,7 @@ import logging
 import os
 import shutil
 import tempfile
-from datetime import UTC, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -42,8 +42,8 @@ from chat.errors import Failure, forbidden, not_found, rate_limited
 from chat.payloads import Attachment as AttachmentModel
 from chat.protocol import Shape
 from chat.ratelimit import moving_window
-from chat.sql import P, attachments, messages
-from models import MAX_INTEGER, utcnow
+from chat.sql import P, attachments
+from models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ class UploadReply(Shape):
     )
 
 
-def _thumb_name(name: str) -> str:
+def thumb_name(name: str) -> str:
+    """The file name a thumbnail is served under (always WebP)."""
     stem = name.rpartition(".")[0] or name
     return f"{stem}.webp"
 
@@ -86,7 +87,7 @@ def attachment_dict(row) -> dict:
     if row.width is not None:
         found["width"], found["height"] = row.width, row.height
     if row.thumb_key is not None:
-        found["thumb_url"] = f"/attachments/{row.id}/thumb/{quote(_thumb_name(row.name), safe='')}"
+        found["thumb_url"] = f"/attachments/{row.id}/thumb/{quote(thumb_name(row.name), safe='')}"
     return found
 
 
@@ -390,77 +391,3 @@ def _sweep_spool(folder: str) -> None:
         for entry in entries:
             if entry.name.startswith(SPOOL_PREFIX) and entry.stat().st_mtime < cutoff:
                 shutil.rmtree(entry.path, ignore_errors=True)
-
-
-# --- downloads -----------------------------------------------------------------------
-
-_DOWNLOAD = (
-    select(
-        attachments.c.id,
-        attachments.c.user_id,
-        attachments.c.message_id,
-        attachments.c.name,
-        attachments.c.content_type,
-        attachments.c.width,
-        attachments.c.key,
-        attachments.c.thumb_key,
-        attachments.c.sha256,
-        attachments.c.expires_at,
-        sql.rooms.c.name.label("room"),
-        messages.c.deleted,
-    )
-    .join_from(attachments, sql.rooms, sql.rooms.c.id == attachments.c.room_id)
-    .outerjoin(messages, messages.c.id == attachments.c.message_id)
-    .where(attachments.c.id == P("aid"))
-)
-
-
-def _readable(attachment_id: int, user_id: int, username: str):
-    """The row of an attachment this user may download, or None: one in a live message
-    of a room they may read, or their own upload that no message holds yet."""
-    if not 0 < attachment_id <= MAX_INTEGER:
-        return None
-    row = sql.run(_DOWNLOAD, aid=attachment_id).first()
-    if row is None:
-        return None
-    if row.message_id is None:
-        mine = row.user_id == user_id and row.expires_at is not None
-        return row if mine and _aware(row.expires_at) > utcnow() else None
-    if row.deleted or row.expires_at is not None:
-        return None
-    readable = rooms.readable(row.room, rooms.UserRef(user_id, username))
-    return None if isinstance(readable, Failure) else row
-
-
-def _aware(value):
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-DOWNLOAD_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "sandbox; default-src 'none'",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
-
-
-def download(attachment_id: int, user_id: int, username: str, thumb: bool = False):
-    """GET /attachments/<id>/<name> (and …/thumb/<name>): the file for a reader of its
-    room, or None (404: the same whether it exists or not). Images shown inline are
-    served inline, anything else as an attachment."""
-    row = _readable(attachment_id, user_id, username)
-    if row is None:
-        return None
-    inline = row.width is not None
-    if thumb:
-        if row.thumb_key is None:
-            return None
-        key, content_type, etag = row.thumb_key, images.THUMB_TYPE, f"t{row.sha256}"
-        name = _thumb_name(row.name)
-    else:
-        key, content_type, etag, name = row.key, row.content_type, row.sha256, row.name
-    response = storage.current().response(
-        key, name=name, content_type=content_type, etag=etag, inline=inline
-    )
-    if response is not None:
-        response.headers.update(DOWNLOAD_HEADERS)
-    return response

@@ -47,37 +47,39 @@ def test_a_join_runs_its_statements_prepared_and_prepares_each_once(connect, app
     assert [s.split("(")[0] for s in raw_statements] == [s.split("(")[0] for s in executed]
 
 
-def test_a_statement_the_server_forgot_is_prepared_again(connect, app):
+@pytest.fixture
+def room_and_pool(connect, app):
+    """alice said hello in r; bob is connected. The events engine's idle pooled
+    connections (none on SQLite, whose statements are never prepared)."""
     alice, bob = connect("alice"), connect("bob")
     join(alice, "r")
     send(alice, "r", "hello")
-    if db_dialect(app) == "postgresql":
-        with app.app_context():
-            engine = db.engines["events"]
-        # Every pooled connection forgets what it prepared (as DISCARD ALL would do),
-        # while the pool still believes it holds them.
-        for record in list(engine.pool._pool.queue):
-            cursor = record.dbapi_connection.cursor()
-            cursor.execute("DEALLOCATE ALL")
-            cursor.close()
-    ack = join(bob, "r")
-    assert ack["room"] == "r"
+    with app.app_context():
+        engine = db.engines["events"]
+    records = list(engine.pool._pool.queue) if engine.dialect.name == "postgresql" else []
+    return bob, records
+
+
+def test_a_statement_the_server_forgot_is_prepared_again(room_and_pool):
+    bob, records = room_and_pool
+    # Every pooled connection forgets what it prepared (as DISCARD ALL would do), while
+    # the pool still believes it holds them.
+    for record in records:
+        cursor = record.dbapi_connection.cursor()
+        cursor.execute("DEALLOCATE ALL")
+        cursor.close()
+    assert join(bob, "r")["room"] == "r"
     history = bob.get_received()
     replay = [payload for e in history if e["name"] == "rejoin_room" for payload in e["args"]]
     assert [m["message"] for m in replay[0]["messages"]] == ["hello"]
 
 
-def test_a_statement_the_server_holds_already_is_not_prepared_twice(connect, app):
-    alice, bob = connect("alice"), connect("bob")
-    join(alice, "r")
-    send(alice, "r", "hello")
-    if db_dialect(app) == "postgresql":
-        with app.app_context():
-            engine = db.engines["events"]
-        # The pool forgets what its connections prepared (as when a pooler between hands
-        # over a server connection that holds them), while the server still holds them.
-        for record in list(engine.pool._pool.queue):
-            record.info.pop("chat_prepared", None)
+def test_a_statement_the_server_holds_already_is_not_prepared_twice(room_and_pool):
+    bob, records = room_and_pool
+    # The pool forgets what its connections prepared (as when a pooler between hands over
+    # a server connection that holds them), while the server still holds them.
+    for record in records:
+        record.info.pop("chat_prepared", None)
     assert join(bob, "r")["room"] == "r"
     assert send(bob, "r", "again")["ok"]
 
