@@ -428,25 +428,3 @@ def _claim(room_id: int, user_id: int) -> bool:
         return sql.run(_CLAIM, rid=room_id, uid=user_id).rowcount == 1
     except IntegrityError:  # a racing claim made another owner first (one per room)
         return False
-
-
-# --- the member list -----------------------------------------------------------------
-
-_MEMBERS = (
-    select(users.c.id, users.c.username, memberships.c.role)
-    .join_from(memberships, users, memberships.c.user_id == users.c.id)
-    .where(memberships.c.room_id == P("rid"), func.lower(users.c.username) > P("after"))
-    .order_by(func.lower(users.c.username))
-    .limit(P("limit"))
-)
-
-
-def members(room_id: int, direct: bool, after: str, limit: int) -> tuple[list[dict], bool]:
-    """The room's members by username (case-insensitively), after ``after``: [{username,
-    role, user_id}] (role None in a direct room) and whether more follow."""
-    rows = sql.run(_MEMBERS, rid=room_id, after=after.lower(), limit=limit + 1).all()
-    found = [
-        {"username": row.username, "role": None if direct else row.role, "user_id": row.id}
-        for row in rows[:limit]
-    ]
-    return found, len(rows) > limit

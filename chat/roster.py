@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chat import presence, rooms, rules, sql
 from chat.errors import Failure, forbidden, invalid
 from chat.moderation import Action
 from chat.protocol import Shape
-from chat.sql import P, audit
+from chat.sql import P, audit, memberships, users
 from models import isoformat
 
 
@@ -107,6 +107,26 @@ def audit_page(user: rooms.UserRef, room: str, before_id: object, limit: object)
     }
 
 
+_MEMBERS = (
+    select(users.c.id, users.c.username, memberships.c.role)
+    .join_from(memberships, users, memberships.c.user_id == users.c.id)
+    .where(memberships.c.room_id == P("rid"), func.lower(users.c.username) > P("after"))
+    .order_by(func.lower(users.c.username))
+    .limit(P("limit"))
+)
+
+
+def members(room_id: int, direct: bool, after: str, limit: int) -> tuple[list[dict], bool]:
+    """The room's members by username (case-insensitively), after ``after``: [{username,
+    role, user_id}] (role None in a direct room) and whether more follow."""
+    rows = sql.run(_MEMBERS, rid=room_id, after=after.lower(), limit=limit + 1).all()
+    found = [
+        {"username": row.username, "role": None if direct else row.role, "user_id": row.id}
+        for row in rows[:limit]
+    ]
+    return found, len(rows) > limit
+
+
 def members_page(user: rooms.UserRef, room: str, after: object, limit: object) -> dict | Failure:
     """The room's members by username (case-insensitively), after ``after`` when given:
     {members: [{username, role, online}], has_more} (``MembersPage``), for whoever may
@@ -121,7 +141,7 @@ def members_page(user: rooms.UserRef, room: str, after: object, limit: object) -
     found = rooms.readable(room, user)
     if isinstance(found, Failure):
         return found
-    listed, more = rooms.members(found.id, found.kind == "direct", after or "", limit)
+    listed, more = members(found.id, found.kind == "direct", after or "", limit)
     online = presence.current().users_online([m["user_id"] for m in listed])
     for member in listed:
         member["online"] = member.pop("user_id") in online
