@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, func, select
 
 from chat import membership, messages, outbox, rooms, rules, sql, summaries
 from chat.errors import Failure, forbidden, not_found
-from chat.payloads import MessageId, RoomName, Username
+from chat.fields import MessageId, RoomName, Username
 from chat.presence import Connection, OpenRoom
 from chat.protocol import Ack, Payload, Shape, client_event, refuse, rule, server_event
 from chat.rules import NOT_A_MEMBER

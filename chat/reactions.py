@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 
 from chat import outbox, rules, sql
 from chat.errors import Failure, not_found
-from chat.payloads import MessageId, RoomName
+from chat.fields import MessageId, RoomName
 from chat.presence import Connection, OpenRoom
 from chat.protocol import Ack, Payload, Shape, client_event, refuse, rule, server_event
 from chat.rules import NOT_A_MEMBER

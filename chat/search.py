@@ -46,8 +46,9 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 
 from chat import rooms, rules, sql
 from chat.errors import Failure, invalid, rate_limited
+from chat.fields import MessageId, RoomName, Username
 from chat.history import message_dicts
-from chat.payloads import Message, MessageId, RoomName, Username
+from chat.payloads import Message
 from chat.protocol import Shape, refuse, rule
 from chat.ratelimit import moving_window
 from chat.searchtext import tokens
