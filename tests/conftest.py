@@ -12,15 +12,13 @@ import time
 import flask_migrate
 import pytest
 import redis
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
 
 from app import create_app
-from config import database_url as _database_url
 from events import socketio
 from models import db
 from tests.helpers import csrf_token
-from tests.servers import free_port
+from tests.servers import free_port, scratch_postgres
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 PASSWORD = "correct horse battery"
@@ -56,25 +54,10 @@ def base_config(database_url: str) -> dict:
 
 @contextlib.contextmanager
 def private_postgres_database(url: str):
-    """A fresh database beside TEST_DATABASE_URL's, dropped afterwards, so two runs (a
-    developer's and CI's) never empty each other's tables. Without the right to create
-    databases, TEST_DATABASE_URL itself is used."""
-    server = create_engine(_database_url(url), isolation_level="AUTOCOMMIT")
-    name = f"chat_test_{os.getpid()}"
-    try:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except DBAPIError:
-        server.dispose()
-        yield url
-        return
-    try:
-        yield make_url(_database_url(url)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    """A fresh database beside TEST_DATABASE_URL's, dropped afterwards. Without the right
+    to create databases, TEST_DATABASE_URL itself is used."""
+    with scratch_postgres(f"chat_test_{os.getpid()}", url) as found:
+        yield found or url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,7 +1,9 @@
-"""Real server processes for tests: serve.py in a subprocess on a free port."""
+"""Real server processes for tests: serve.py in a subprocess on a free port, each on a
+database of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -10,6 +12,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+
+from config import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,6 +25,49 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def scratch_postgres(name: str, url: str | None = None):
+    """An empty PostgreSQL database called ``name`` beside ``url``'s (TEST_DATABASE_URL's),
+    dropped afterwards, so two runs (a developer's and CI's) never empty each other's
+    tables; None without the right to create databases."""
+    base = database_url(url or os.environ["TEST_DATABASE_URL"])
+    server = create_engine(base, isolation_level="AUTOCOMMIT")
+
+    def drop(connection) -> None:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    try:
+        with server.connect() as connection:
+            drop(connection)
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError:
+        server.dispose()
+        yield None
+        return
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            drop(connection)
+        server.dispose()
+
+
+@contextlib.contextmanager
+def own_database(tmp: Path, label: str, backend: str | None = None):
+    """A fresh database for one server: a SQLite file in ``tmp``, or (``backend``
+    postgresql; by default whenever TEST_DATABASE_URL is set) a PostgreSQL database of its
+    own. Skips the test without the right to create one."""
+    if backend is None:
+        backend = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp}/chat.db"
+        return
+    with scratch_postgres(f"chat_{label}_{os.getpid()}") as url:
+        if url is None:
+            pytest.skip("no right to create a PostgreSQL database")
+        yield url
 
 
 class Server:

@@ -27,14 +27,11 @@ import requests
 from chatclient import ChatClient, ChatError, events
 from chatclient import client as client_module
 from chatclient.stream import RoomLog
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError
 
 from chat import export
 from chat.errors import HTTP_STATUS
-from config import database_url as _database_url
 from tests.protocol_check import check_ack, check_event
-from tests.servers import ROOT, Server
+from tests.servers import ROOT, Server, own_database
 
 PASSWORD = "correct horse battery"
 CLIENT_ROOT = ROOT / "clients" / "python"
@@ -54,33 +51,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") e
 
 
 @contextlib.contextmanager
-def database(tmp: Path, backend: str, label: str):
-    """A fresh database: a SQLite file, or a PostgreSQL database of its own (dropped
-    afterwards) beside TEST_DATABASE_URL's."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp}/chat.db"
-        return
-    base = _database_url(os.environ["TEST_DATABASE_URL"])
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    db_name = f"chat_client_{os.getpid()}_{label}"
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{db_name}"'))
-    except DBAPIError:
-        engine.dispose()
-        pytest.skip("no right to create a PostgreSQL database")
-    try:
-        yield make_url(base).set(database=db_name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-@contextlib.contextmanager
 def running_server(tmp: Path, mode: str, backend: str, label: str, **env: str):
-    with database(tmp, backend, label) as url:
+    with own_database(tmp, f"client_{label}", backend) as url:
         server = Server(url, tmp / "server.log", ASYNC_MODE=mode, RATE_LIMIT=RATE_LIMIT, **env)
         server.migrate()
         server.start()

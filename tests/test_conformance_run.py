@@ -11,14 +11,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError
 
-from config import database_url as _database_url
-from tests.servers import ROOT, Server
+from tests.servers import ROOT, Server, own_database
 
 MODES = ("eventlet", "gevent")
 # What the suite needs of a server, beside its URL (README, "Conformance").
@@ -33,31 +29,6 @@ SETTINGS = {
 SUITE_TIMEOUT = 300
 
 
-@contextlib.contextmanager
-def database(tmp: Path, label: str):
-    """A fresh database: a SQLite file, or a PostgreSQL database of its own beside
-    TEST_DATABASE_URL's, dropped afterwards."""
-    if not os.environ.get("TEST_DATABASE_URL"):
-        yield f"sqlite:///{tmp}/chat.db"
-        return
-    base = _database_url(os.environ["TEST_DATABASE_URL"])
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"chat_conformance_{os.getpid()}_{label}"
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except DBAPIError:
-        engine.dispose()
-        pytest.skip("no right to create a PostgreSQL database")
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Both servers, and the suite against each, started at once: mode -> (server,
@@ -66,7 +37,7 @@ def runs(tmp_path_factory):
         found = {}
         for mode in MODES:
             tmp = tmp_path_factory.mktemp(f"conformance-{mode}")
-            url = stack.enter_context(database(tmp, mode))
+            url = stack.enter_context(own_database(tmp, f"conformance_{mode}"))
             server = Server(url, tmp / "server.log", ASYNC_MODE=mode, **SETTINGS)
             server.migrate()
             server.start()

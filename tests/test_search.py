@@ -5,7 +5,6 @@ TEST_DATABASE_URL, on PostgreSQL (GIN): the same answers on both."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import os
@@ -18,13 +17,13 @@ import flask_migrate
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect, text
 
-import config
 from chat import search, sql
 from chat.search import SearchPage
 from models import db, utcnow
 from tests.helpers import join, send
+from tests.servers import own_database
 
 UNTHROTTLED = pytest.mark.app_config(SEARCH_RATE_LIMIT="off")
 
@@ -535,25 +534,6 @@ VOCABULARY = (  # noqa: SIM905 (a list of words is easier to read as words)
 ).split()
 
 
-@contextlib.contextmanager
-def scratch_postgres(url: str):
-    server = create_engine(config.database_url(url), isolation_level="AUTOCOMMIT")
-    name = f"chat_test_search_{os.getpid()}"
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield (
-            make_url(config.database_url(url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
-
-
 def corpus_app(url: str, bodies: list[str]):
     """An app on a fresh database at head holding these messages (through the group
     commit's INSERT, as sends store them) in a room of alice's."""
@@ -586,7 +566,7 @@ def test_sqlite_and_postgresql_give_the_same_answers(tmp_path):
         " ".join(rng.choices(VOCABULARY, k=rng.randint(1, 8))) + rng.choice(["", ".", "!"])
         for _ in range(400)
     ]
-    with scratch_postgres(os.environ["TEST_DATABASE_URL"]) as pg_url:
+    with own_database(tmp_path, "test_search", "postgresql") as pg_url:
         apps = [corpus_app(f"sqlite:///{tmp_path}/same.db", bodies), corpus_app(pg_url, bodies)]
         try:
             pieces = st.sampled_from(VOCABULARY).map(
