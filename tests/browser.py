@@ -159,6 +159,13 @@ def fits_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def clipped(page, selector: str) -> bool:
+    """Whether the element's text is cut off (an ellipsis, or hidden overflow)."""
+    return page.eval_on_selector(
+        selector, "(el) => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight"
+    )
+
+
 # Every visible piece of text under ``root`` whose contrast with what is behind it is
 # below WCAG AA (4.5:1), as "text (ratio)". Backgrounds are composited up the tree.
 LOW_CONTRAST = """

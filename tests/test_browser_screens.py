@@ -11,6 +11,7 @@ from tests.browser import (
     ARTIFACTS,
     PHONE,
     browser_marks,
+    clipped,
     errors_of,
     fits_sideways,
     person,
@@ -93,6 +94,15 @@ def test_a_busy_afternoon_fits_a_laptop_and_a_phone(browser, server):
     alice.page.hover(".msg.mine:has-text('ship on Thursday')")
 
     assert fits_sideways(alice.page) and fits_sideways(bob.page)
+    # On the phone the room's name and the composer's placeholder are whole, not cut off:
+    # the header's Members button is an icon there, the placeholder one line.
+    assert not clipped(bob.page, "#room-title")
+    assert bob.page.get_by_role("button", name="Members").is_visible()
+    placeholder_lines = bob.page.evaluate(
+        "(() => { const t = document.getElementById('message');"
+        " return t.scrollHeight <= t.clientHeight + 1; })()"
+    )
+    assert placeholder_lines, "the empty composer scrolls: its placeholder wraps"
     ARTIFACTS.mkdir(exist_ok=True)
     alice.page.screenshot(path=ARTIFACTS / "chat-laptop.png")
     bob.page.screenshot(path=ARTIFACTS / "chat-phone.png")

@@ -1,6 +1,6 @@
 'use strict';
 
-// Small line icons for the message toolbar, the search box and attachments, drawn as SVG
+// Small line icons for the message toolbar, the header's buttons and attachments, drawn as SVG
 // nodes (no markup strings).
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -21,6 +21,7 @@ const PATHS = {
   delete: ['M5 7h14', 'M10 7V5h4v2', 'M7 7l1 13h8l1-13', 'M10.5 11v5.5M13.5 11v5.5'],
   more: ['M7 12h.01M12 12h.01M17 12h.01'],
   search: ['M10.5 17.5a7 7 0 1 1 0-14 7 7 0 0 1 0 14z', 'M15.6 15.6 20 20'],
+  people: ['M9 11a3.5 3.5 0 1 1 0-7 3.5 3.5 0 0 1 0 7z', 'M2.5 20a6.5 6.5 0 0 1 13 0', 'M15.5 4.2a3.5 3.5 0 0 1 0 6.6', 'M18 14a6.5 6.5 0 0 1 3.5 6'],
 };
 
 export function icon(name) {

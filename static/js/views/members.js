@@ -10,6 +10,7 @@
 
 import { createAuditList } from './audit.js';
 import { h, reconcile, setText } from './dom.js';
+import { icon } from './icons.js';
 import { isUsername, sameUser } from '../format.js';
 import {
   ACTION_LABELS,
@@ -34,6 +35,7 @@ const DONE = {
 // reason) and invite(username), each a promise that rejects with an Error saying why.
 export function createMembersPanel(doc, root, handlers) {
   const button = doc.getElementById('members-button');
+  button.prepend(icon('people'));
   const title = h('h2', { id: 'members-title' }, 'Members');
   const close = h('button', { type: 'button', className: 'link', id: 'members-close' }, 'Close');
   const tabMembers = h('button', { type: 'button', role: 'tab', id: 'tab-members', 'aria-controls': 'members-section' }, 'Members');
