@@ -26,6 +26,7 @@ import pytest
 import requests
 from chatclient import ChatClient, ChatError, events
 from chatclient import client as client_module
+from chatclient import link as link_module
 from chatclient.stream import RoomLog
 
 from chat import export
@@ -121,14 +122,14 @@ class Recorder:
 @pytest.fixture(autouse=True)
 def acks_checked(monkeypatch):
     """Every ack a ChatClient gets matches its published schema."""
-    call = client_module._Link.call
+    call = link_module.Link.call
 
     def checked(self, event, payload, timeout):
         ack = call(self, event, payload, timeout)
         check_ack(event, ack)
         return ack
 
-    monkeypatch.setattr(client_module._Link, "call", checked)
+    monkeypatch.setattr(link_module.Link, "call", checked)
 
 
 @pytest.fixture
@@ -363,7 +364,7 @@ def test_a_send_whose_ack_is_lost_is_retried_with_the_same_client_id(server, con
     bob, bob_got = connect(name("bob"))
     alice.join(room)
     bob.join(room)
-    call = client_module._Link.call
+    call = link_module.Link.call
     lost = []
 
     def losing(self, event, payload, timeout):
@@ -371,12 +372,12 @@ def test_a_send_whose_ack_is_lost_is_retried_with_the_same_client_id(server, con
         if event == events.SEND_MESSAGE and len(lost) < 2 and payload["client_id"] not in lost:
             lost.append(payload["client_id"])
             if len(lost) == 1:
-                raise client_module._NoAck  # the answer never came
+                raise link_module.NoAck  # the answer never came
             cut(alice)  # the connection failed before the answer came
-            raise client_module._Dropped
+            raise link_module.Dropped
         return ack
 
-    monkeypatch.setattr(client_module._Link, "call", losing)
+    monkeypatch.setattr(link_module.Link, "call", losing)
     first = alice.send(room, "one")  # its first answer is lost: asked again
     second = alice.send(room, "two")  # the connection fails before its answer
     assert second["id"] > first["id"]
@@ -394,7 +395,7 @@ def test_a_rate_limited_send_waits_its_retry_after(server, connect, monkeypatch)
     room = name("busy")
     alice, _ = connect(name("alice"))
     alice.join(room)
-    call = client_module._Link.call
+    call = link_module.Link.call
     refusals = []
 
     def watching(self, event, payload, timeout):
@@ -403,7 +404,7 @@ def test_a_rate_limited_send_waits_its_retry_after(server, connect, monkeypatch)
             refusals.append((time.monotonic(), ack["error"]))
         return ack
 
-    monkeypatch.setattr(client_module._Link, "call", watching)
+    monkeypatch.setattr(link_module.Link, "call", watching)
     started = time.monotonic()
     acks = [alice.send(room, f"burst {i}") for i in range(40)]
     took = time.monotonic() - started

@@ -9,7 +9,6 @@ until they get an answer; incoming messages reach the handlers once each, by id.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import random
@@ -37,6 +36,7 @@ from chatclient.events import (
     SendAck,
     Summary,
 )
+from chatclient.link import Dropped, Link, NoAck
 from chatclient.stream import SETTLE, RoomLog
 
 log = logging.getLogger("chatclient")
@@ -53,94 +53,6 @@ LIFECYCLE_EVENTS = (CONNECTED, DISCONNECTED, RECONNECTING, REJOIN_FAILED, WATCHE
 Handler = Callable[..., Any]
 # Refusals a reconnect may get past; any other one (a wrong password) stops the client.
 TRANSIENT = frozenset({"unavailable", "rate_limited", "internal_error", "timeout"})
-
-
-class _Dropped(Exception):
-    """The connection ended before the answer came."""
-
-
-class _NoAck(Exception):
-    """No answer within the ack timeout on a connection that is still up."""
-
-
-class _Link:
-    """One Socket.IO connection (python-socketio's Client, which never reconnects)."""
-
-    def __init__(self, on_event: Callable[..., None]) -> None:
-        self.sio = socketio.Client(reconnection=False, handle_sigint=False)
-        self.dropped = threading.Event()
-        self.reason = ""
-        self.refusal: str | None = None  # the server's connect_error message
-        self._lock = threading.Lock()
-        self._closed = False
-        self._waiting: set[threading.Event] = set()
-        self.sio.on("disconnect", self._on_disconnect)
-        self.sio.on("connect_error", self._on_connect_error)
-        self.sio.on("*", on_event)
-
-    def open(self, url: str, token: str, timeout: float) -> None:
-        self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=timeout)
-
-    def call(self, event: str, payload: dict, timeout: float) -> Any:
-        """Emit and wait for the ack; _Dropped if the connection ends first, _NoAck if
-        nothing comes within ``timeout``."""
-        done = threading.Event()
-        answer: list[Any] = []
-
-        def on_ack(*args: Any) -> None:
-            answer.append(args[0] if args else None)
-            done.set()
-
-        with self._lock:
-            if self.dropped.is_set():
-                raise _Dropped
-            self._waiting.add(done)
-        try:
-            try:
-                self.sio.emit(event, payload, callback=on_ack)
-            except socketio.exceptions.SocketIOError as error:
-                self._on_disconnect("not connected")
-                raise _Dropped from error
-            done.wait(timeout)
-        finally:
-            with self._lock:
-                self._waiting.discard(done)
-        if answer:
-            return answer[0]
-        if self.dropped.is_set():
-            raise _Dropped
-        raise _NoAck
-
-    def close(self) -> None:
-        """Disconnect, once: python-socketio's disconnect is not safe to run twice at
-        once (the second empties the send queue the first just told to stop, and the
-        first then waits out a ping timeout)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        with contextlib.suppress(Exception):
-            self.sio.disconnect()
-        # After a transport failure python-socketio leaves the socket to the collector.
-        ws = getattr(self.sio.eio, "ws", None)
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                ws.shutdown()
-        self._on_disconnect("client disconnect")
-
-    def _on_disconnect(self, *reason: Any) -> None:
-        waiting = []
-        with self._lock:
-            if not self.dropped.is_set():
-                self.reason = str(reason[0]) if reason else "disconnected"
-            self.dropped.set()
-            waiting = list(self._waiting)
-        for waiter in waiting:
-            waiter.set()
-
-    def _on_connect_error(self, *data: Any) -> None:
-        first = data[0] if data else None
-        self.refusal = str(first.get("message") if isinstance(first, dict) else first)
 
 
 class ChatClient:
@@ -192,7 +104,7 @@ class ChatClient:
         self._watching = False
         self._rewatching = False
         self._signed_out = False
-        self._link: _Link | None = None
+        self._link: Link | None = None
         self._ready = threading.Event()
         self._closing = threading.Event()
         self._closed = threading.Event()
@@ -473,7 +385,7 @@ class ChatClient:
             link = self._wait_link(end, event)
             try:
                 ack = link.call(event, payload, max(0.05, min(self.ack_timeout, end - _now())))
-            except (_Dropped, _NoAck):
+            except (Dropped, NoAck):
                 unanswered = True
                 if _now() >= end:
                     raise ChatTimeout(f"{event}: no answer in time", event=event) from None
@@ -495,7 +407,7 @@ class ChatClient:
             if self._closing.wait(wait):
                 raise ChatClosed(event=event)
 
-    def _wait_link(self, end: float, event: str) -> _Link:
+    def _wait_link(self, end: float, event: str) -> Link:
         while True:
             if self._closing.is_set() or self._closed.is_set():
                 raise self._fatal or ChatClosed(event=event)
@@ -517,7 +429,7 @@ class ChatClient:
         dropped_at: float | None = None
         reconnect = False
         while not self._closing.is_set():
-            link: _Link | None = None
+            link: Link | None = None
             try:
                 link = self._connect()
                 self._restore(link, dropped_at)
@@ -570,7 +482,7 @@ class ChatClient:
         delay = min(self.max_backoff, self.backoff * 2 ** (failures - 1))
         return delay * random.uniform(0.5, 1.0)
 
-    def _connect(self) -> _Link:
+    def _connect(self) -> Link:
         """A new connection, signing in first when there is no token, and again when the
         server refuses the token (it expired) and there is a password."""
         for fresh in (False, True):
@@ -578,7 +490,7 @@ class ChatClient:
                 if self._password is None:
                     raise ChatError("unauthorized", "the server refused the token")
                 self._sign_in()
-            link = _Link(self._incoming)
+            link = Link(self._incoming)
             try:
                 link.open(self.url, cast(str, self._token), self.ack_timeout)
                 return link
@@ -601,7 +513,7 @@ class ChatClient:
                 self._closing.wait(error.retry_after or self.backoff)
             raise
 
-    def _restore(self, link: _Link, dropped_at: float | None) -> None:
+    def _restore(self, link: Link, dropped_at: float | None) -> None:
         """Join the open rooms again, each from where its stream can resume, and watch
         again; before anyone else may use the connection."""
         with self._lock:
@@ -626,12 +538,12 @@ class ChatClient:
             if ack.get("ok") is True:
                 self._post(WATCHED, {"rooms": ack["rooms"]})
 
-    def _call_on(self, link: _Link, event: str, payload: dict) -> dict:
+    def _call_on(self, link: Link, event: str, payload: dict) -> dict:
         """One request on ``link``, waiting out rate limits; ChatError when it drops."""
         for _ in range(20):
             try:
                 ack = link.call(event, payload, self.ack_timeout)
-            except (_Dropped, _NoAck) as error:
+            except (Dropped, NoAck) as error:
                 raise ChatError("unavailable", f"{event}: no answer") from error
             if not isinstance(ack, dict):
                 raise ChatError("internal_error", f"{event}: unexpected ack {ack!r}")
