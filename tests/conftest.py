@@ -112,7 +112,7 @@ def protocol_checked(monkeypatch):
     """Every event and ack a Socket.IO test client receives matches its published schema."""
     from flask_socketio import SocketIOTestClient
 
-    from tests.protocol_check import check_ack, check_event
+    from conformance.kit import check_ack, check_event
 
     emit, get_received = SocketIOTestClient.emit, SocketIOTestClient.get_received
 

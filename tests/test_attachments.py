@@ -18,6 +18,7 @@ from PIL import Image
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from chat import attachments
+from conformance.kit import validator
 from models import utcnow
 from tests.attachments_helpers import (
     HTML,
@@ -30,7 +31,6 @@ from tests.attachments_helpers import (
     png_header_bomb,
 )
 from tests.helpers import csrf_token, events, join, run_sql, send, statements
-from tests.protocol_check import validator
 
 MB = 1024 * 1024
 

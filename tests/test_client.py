@@ -31,7 +31,7 @@ from chatclient.stream import RoomLog
 
 from chat import export
 from chat.errors import HTTP_STATUS
-from tests.protocol_check import check_ack, check_event
+from conformance.kit import check_ack, check_event
 from tests.servers import ROOT, Server, own_database
 
 PASSWORD = "correct horse battery"

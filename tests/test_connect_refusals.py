@@ -9,8 +9,8 @@ from socketio import packet
 from sqlalchemy.exc import OperationalError
 
 import events
+from conformance.kit import validator
 from events import socketio
-from tests.protocol_check import validator
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.kit import validator
 from events import socketio
 from tests.helpers import csrf_token
-from tests.protocol_check import validator
 
 
 def refresh(client, token: str | None, **headers):
