@@ -164,8 +164,14 @@ class Prepared:
         return self.statement[dialect] if isinstance(self.statement, dict) else self.statement
 
     def _compile(self, conn: Connection):
-        compiled = self._of("postgresql").compile(dialect=conn.dialect)
-        if "POSTCOMPILE" in compiled.string or compiled._bind_processors:
+        dialect = conn.dialect
+        compiled = self._of("postgresql").compile(dialect=dialect)
+        # An expanding IN, or a value its type converts before it is sent: not as it is.
+        converted = any(
+            bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+            for bind in compiled.binds.values()
+        )
+        if "POSTCOMPILE" in compiled.string or converted:
             raise TypeError(f"{self.name}: a statement PostgreSQL cannot take as it is")
         names: list[str] = []
 

@@ -6,7 +6,7 @@ SQLite."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, literal_column, select
+from sqlalchemy import PickleType, event, literal_column, select
 
 from chat import sql
 from chat.sql import P, Prepared, users
@@ -103,17 +103,27 @@ def test_a_prepared_statement_answers_as_the_plain_one(app):
         del Prepared.named[prepared.name]
 
 
-def test_a_statement_that_cannot_be_prepared_says_so(app):
-    expanding = Prepared(select(users.c.id).where(users.c.id.in_(P("ids", expanding=True))))
+@pytest.mark.parametrize(
+    "build, value",
+    [
+        # An IN list expanded per call: its SQL differs with the list's length.
+        (lambda: users.c.id.in_(P("ids", expanding=True)), [1, 2]),
+        # A value its type converts before it is sent (pickled), which EXECUTE would skip.
+        (lambda: P("ids", type_=PickleType) == P("ids", type_=PickleType), [1, 2]),
+    ],
+    ids=["expanding", "converted"],
+)
+def test_a_statement_that_cannot_be_prepared_says_so(app, build, value):
+    refused = Prepared(select(users.c.id).where(build()))
     try:
         with app.app_context():
             if db_dialect(app) == "sqlite":
-                assert sql.run(expanding, ids=[1, 2]).all() == []
+                assert sql.run(refused, ids=value).all() == []
                 return
             with pytest.raises(TypeError, match="cannot take"):
-                sql.run(expanding, ids=[1, 2])
+                sql.run(refused, ids=value)
     finally:
-        del Prepared.named[expanding.name]
+        del Prepared.named[refused.name]
 
 
 def db_dialect(app) -> str:
