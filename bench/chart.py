@@ -1,7 +1,7 @@
 """The benchmark table as a chart: one panel per figure, the app beside the relay in each
 async mode, and the abuse phases as another client's ack p99 beside its quiet p99.
 
-``bench/run.py`` calls ``draw`` after a run that writes results (``bench/<out>.png``).
+``bench/report.py`` calls ``draw`` after a run that writes results (``bench/<out>.png``).
 Matplotlib draws off-screen (the Agg backend): no display is needed.
 """
 

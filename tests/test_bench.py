@@ -11,7 +11,7 @@ import sys
 import pytest
 import socketio
 
-from bench.run import LOADGEN, ROOT, ServerProcess, summarise_stacks
+from bench.processes import LOADGEN, ROOT, ServerProcess, summarise_stacks
 
 
 @pytest.fixture(scope="module", params=["eventlet", "gevent"])
@@ -106,7 +106,7 @@ def test_profile_summary_counts_each_function_once_per_stack():
 def test_the_chart_draws_every_figure_of_a_run(tmp_path):
     """bench/chart.py on the committed results: a PNG with a panel per numeric figure."""
     from bench import chart
-    from bench.run import figures
+    from bench.figures import figures
 
     report = json.loads((ROOT / "bench" / "results.json").read_text())
     modes = list(report["results"])
@@ -120,3 +120,29 @@ def test_the_chart_draws_every_figure_of_a_run(tmp_path):
 
     with Image.open(path) as image:
         assert image.width >= 1000 and image.height >= 800
+
+
+def test_a_run_rewrites_its_part_of_the_readme_and_keeps_the_notes_below_it(monkeypatch):
+    """The README's Benchmarks section down to the marker is the run's; what follows the
+    marker (notes by hand) stays; a README from before the marker has its whole section
+    replaced."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # as bench/run.py runs it
+    from bench.report import WRITTEN_ABOVE, put_in_readme
+
+    before = "# chat\n\nintro\n\n## Benchmarks\n\nold run\n\n| old |\n\n"
+    notes = "Since then: joins are cheaper.\n\n"
+    rest = "## Configuration\n\nsettings\n"
+    first = put_in_readme(before + rest, "## Benchmarks\n\nnew run\n\n| new |\n")
+    assert "old" not in first and "| new |" in first and first.endswith(rest)
+    assert first.count(WRITTEN_ABOVE) == 1
+    with_notes = first.replace(WRITTEN_ABOVE + "\n", WRITTEN_ABOVE + "\n\n" + notes)
+    second = put_in_readme(with_notes, "## Benchmarks\n\nnewer run\n\n| newer |\n")
+    assert "new run" not in second and "| newer |" in second
+    assert second.count(WRITTEN_ABOVE) == 1
+    assert second.split(WRITTEN_ABOVE)[1] == with_notes.split(WRITTEN_ABOVE)[1]
+    assert notes in second and second.endswith(rest)
+    # This README has the marker, with the notes since the last run below it.
+    readme = (ROOT / "README.md").read_text()
+    assert readme.count(WRITTEN_ABOVE) == 1
+    rewritten = put_in_readme(readme, "## Benchmarks\n\nanother run\n")
+    assert rewritten.split(WRITTEN_ABOVE)[1] == readme.split(WRITTEN_ABOVE)[1]
