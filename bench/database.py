@@ -84,14 +84,7 @@ class Database:
         """A public room holding ``messages`` messages by 100 of the users, inserted with
         generate_series (not through the app)."""
         with contextlib.closing(self.connect()) as db, db.cursor() as cur:
-            cur.execute(
-                "INSERT INTO rooms (name, kind, created_at) VALUES (%s, 'public', now()) "
-                "RETURNING id",
-                (name,),
-            )
-            room_id = cur.fetchone()[0]
-            cur.execute("SELECT min(id) FROM users")
-            first_user = cur.fetchone()[0]
+            room_id, first_user = _public_room(cur, name)
             cur.execute(
                 "INSERT INTO messages (room_id, user_id, body, client_id, created_at, "
                 "edited_at, deleted) "
@@ -133,14 +126,7 @@ class Database:
     def seed_long_messages(self, name: str, messages: int) -> None:
         """A public room of ``messages`` messages of 4,000 characters."""
         with contextlib.closing(self.connect()) as db, db.cursor() as cur:
-            cur.execute(
-                "INSERT INTO rooms (name, kind, created_at) VALUES (%s, 'public', now()) "
-                "RETURNING id",
-                (name,),
-            )
-            room_id = cur.fetchone()[0]
-            cur.execute("SELECT min(id) FROM users")
-            someone = cur.fetchone()[0]
+            room_id, someone = _public_room(cur, name)
             cur.execute(
                 "INSERT INTO messages (room_id, user_id, body, created_at, deleted) "
                 "SELECT %s, %s, repeat('x', 4000), now(), false FROM generate_series(1, %s)",
@@ -184,3 +170,14 @@ class Database:
             db.session.remove()
             db.engine.dispose()
         return tokens, by_name
+
+
+def _public_room(cur, name: str) -> tuple[int, int]:
+    """A new public room called ``name``: its id, and the first user's (who writes in it)."""
+    cur.execute(
+        "INSERT INTO rooms (name, kind, created_at) VALUES (%s, 'public', now()) RETURNING id",
+        (name,),
+    )
+    room_id = cur.fetchone()[0]
+    cur.execute("SELECT min(id) FROM users")
+    return room_id, cur.fetchone()[0]
