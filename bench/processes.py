@@ -10,26 +10,21 @@ import os
 import re
 import resource
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as bench/run.py: the project's own modules too
+    sys.path.append(str(ROOT))
+from tests.servers import free_port, launch, stop  # noqa: E402 (a server as the tests start one)
+
 BENCH = ROOT / "bench"
 LOADGEN = BENCH / "loadgen.mjs"
 
 
 def log(*args: object) -> None:
     print("[bench]", *args, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raise_nofile() -> None:
@@ -58,26 +53,8 @@ class ServerProcess:
         return self.process.pid
 
     def start(self) -> ServerProcess:
-        # eventlet listens with SO_REUSEPORT: a leftover server on this port would share it.
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise RuntimeError(f"something already listens on port {self.port}")
-        with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(
-                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not start: {self.log_tail()}")
+        self.process = launch(self.argv, self.env, self.log_path, self.url, 30, self.kind)
+        return self
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-2000:]
@@ -100,13 +77,7 @@ class ServerProcess:
         return None
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
 
 def run_loadgen(config: dict, timeout: float) -> dict:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +26,45 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def launch(
+    argv: list[str], env: dict, log_path: Path, url: str, seconds: float = 20, what: str = "server"
+) -> subprocess.Popen:
+    """``argv`` run from the project's root, its output appended to ``log_path``, once
+    ``url``'s /healthz answers; RuntimeError with the log's tail when it exits first or is
+    not up within ``seconds`` (then it is stopped)."""
+    port = urllib.parse.urlsplit(url).port
+    # eventlet listens with SO_REUSEPORT: a leftover server on this port would silently
+    # share it, and answer half of our requests.
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"something already listens on port {port}")
+    with open(log_path, "ab") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    raise RuntimeError(f"{what} did not start: {log_path.read_text(errors='replace')[-2000:]}")
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    """SIGTERM, then SIGKILL after 10 s: a process started by ``launch``, stopped by PID."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextlib.contextmanager
@@ -101,35 +141,8 @@ class Server:
         )
 
     def start(self) -> Server:
-        # eventlet listens with SO_REUSEPORT: a leftover server on this port would
-        # silently share it, and answer half of our requests.
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise RuntimeError(f"something already listens on port {self.port}")
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "serve.py"], cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
+        self.process = launch([sys.executable, "serve.py"], self.env, self.log_path, self.url)
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "log", None):
-            self.log.close()
+        stop(self.process)
